@@ -1,0 +1,257 @@
+"""Settings, read once at start-up from the environment and an optional ``.env``.
+
+Every setting is documented in the README with its default. A bad value stops
+start-up with one line that names the setting (:class:`ConfigError`).
+Secrets are ``SecretStr`` so that they never show up in a log or a repr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+GAMES = ("drawing", "dialect")
+Game = Literal["drawing", "dialect"]
+
+DEFAULT_DRAWING_SYSTEM_PROMPT = (
+    "You are given a image file. This image is not real picture. It is a simple drawing, drawn by Canvas API."
+)
+DEFAULT_DRAWING_USER_PROMPT = (
+    "What's in this image? Answer with the single thing it shows, within 30 characters."
+)
+DEFAULT_DIALECT_SYSTEM_PROMPT = (
+    "다음은 한국어를 소리 나는 대로 적은 것입니다. 만약 이것이 방언이라면 표준어로 바꾸세요."
+)
+
+# List prices in USD per 1M tokens (input, output) as published in November 2026.
+# Override with CATCHBOT_PRICES; a model missing here is costed at the "*" row
+# and the figure is marked as an estimate.
+DEFAULT_PRICES: dict[str, dict[str, float]] = {
+    "gpt-6-luna": {"input": 0.10, "output": 0.50},
+    "gpt-6.1-terra": {"input": 0.40, "output": 1.60},
+    "gpt-6.1-sol": {"input": 2.00, "output": 8.00},
+    "gpt-4o": {"input": 2.50, "output": 10.00},
+    "gpt-4o-mini": {"input": 0.15, "output": 0.60},
+    "gpt-4.1": {"input": 2.00, "output": 8.00},
+    "gpt-4.1-mini": {"input": 0.40, "output": 1.60},
+    "*": {"input": 2.50, "output": 10.00},
+}
+
+# Training prices in USD per 1M training tokens, used by `dataset check` and
+# `finetune start` to estimate a job's cost before it is launched.
+DEFAULT_TRAINING_PRICES: dict[str, float] = {
+    "gpt-4o": 25.00,
+    "gpt-4o-mini": 3.00,
+    "gpt-4.1": 25.00,
+    "gpt-4.1-mini": 5.00,
+    "*": 25.00,
+}
+
+
+class ConfigError(Exception):
+    """A setting has a value we cannot use; the message names it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="CATCHBOT_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        validate_default=True,
+    )
+
+    # --- core -----------------------------------------------------------
+    db_path: Path = Path("catchbot.db")
+    locale: Literal["ko", "en"] = "ko"
+    timezone: str = "Asia/Seoul"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    admins: str = ""  # comma-separated user ids that are admins everywhere
+
+    draw_seconds: int = Field(180, ge=20, le=3600)
+    dialect_seconds: int = Field(60, ge=10, le=3600)
+    guess_cooldown: float = Field(1.0, ge=0, le=60)
+    max_redraws: int = Field(3, ge=0, le=10)
+    guess_points_max: int = Field(10, ge=1, le=1000)
+    guess_points_min: int = Field(3, ge=0, le=1000)
+    drawer_points: int = Field(5, ge=0, le=1000)
+    dialect_best_bonus: int = Field(3, ge=0, le=1000)
+    ai_only_daily_cap: int = Field(50, ge=0, le=100000)
+
+    # --- model provider -------------------------------------------------
+    provider: Literal["auto", "openai", "azure", "none"] = "auto"
+    openai_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("OPENAI_API_KEY", "CATCHBOT_OPENAI_API_KEY")
+    )
+    openai_base_url: str | None = Field(
+        None, validation_alias=AliasChoices("OPENAI_BASE_URL", "CATCHBOT_OPENAI_BASE_URL")
+    )
+    azure_endpoint: str | None = Field(
+        None, validation_alias=AliasChoices("AZURE_OPENAI_ENDPOINT", "CATCHBOT_AZURE_ENDPOINT")
+    )
+    azure_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("AZURE_OPENAI_API_KEY", "CATCHBOT_AZURE_API_KEY")
+    )
+    azure_api_version: str = Field(
+        "2024-10-21", validation_alias=AliasChoices("OPENAI_API_VERSION", "CATCHBOT_AZURE_API_VERSION")
+    )
+
+    # --- models per game (ids or Azure deployment names) ------------------
+    drawing_model: str = "gpt-6-luna"
+    drawing_fallback_model: str = "gpt-6.1-terra"
+    dialect_model: str = "gpt-6-luna"
+    dialect_fallback_model: str = "gpt-6.1-terra"
+    drawing_system_prompt: str = DEFAULT_DRAWING_SYSTEM_PROMPT
+    drawing_user_prompt: str = DEFAULT_DRAWING_USER_PROMPT
+    dialect_system_prompt: str = DEFAULT_DIALECT_SYSTEM_PROMPT
+    drawing_temperature: float | None = Field(None, ge=0, le=2)
+    drawing_top_p: float | None = Field(None, gt=0, le=1)
+    drawing_max_tokens: int = Field(30, ge=1, le=4096)
+    dialect_temperature: float | None = Field(None, ge=0, le=2)
+    dialect_top_p: float | None = Field(None, gt=0, le=1)
+    dialect_max_tokens: int = Field(200, ge=1, le=4096)
+    model_timeout: float = Field(20.0, gt=0, le=600)
+    model_retries: int = Field(3, ge=0, le=10)
+    # OpenAI's newer models take max_completion_tokens; many local servers only max_tokens.
+    max_tokens_param: Literal["auto", "max_tokens", "max_completion_tokens"] = "auto"
+
+    # --- images ---------------------------------------------------------
+    image_detail: Literal["low", "high", "auto"] = "low"
+    image_max_side: int = Field(512, ge=64, le=4096)
+    upload_max_bytes: int = Field(20 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024)
+    image_max_pixels: int = Field(50_000_000, ge=10_000, le=500_000_000)
+
+    # --- cost -----------------------------------------------------------
+    prices: dict[str, dict[str, float]] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
+    training_prices: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_TRAINING_PRICES))
+    daily_call_budget: int = Field(500, ge=0, le=10_000_000)
+    daily_cost_budget: float = Field(5.0, ge=0, le=1_000_000)
+
+    # --- platform tokens (adapters) --------------------------------------
+    discord_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("DISCORD_TOKEN", "CATCHBOT_DISCORD_TOKEN")
+    )
+    slack_bot_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_BOT_TOKEN", "CATCHBOT_SLACK_BOT_TOKEN")
+    )
+    slack_app_token: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "CATCHBOT_SLACK_APP_TOKEN")
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Seoul)") from exc
+        return value
+
+    @field_validator("prices", "training_prices", mode="before")
+    @classmethod
+    def _json_table(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as exc:
+                raise ValueError("must be a JSON object") from exc
+        return value
+
+    @field_validator("prices")
+    @classmethod
+    def _merge_prices(cls, value: dict[str, dict[str, float]]) -> dict[str, dict[str, float]]:
+        for model, row in value.items():
+            if set(row) - {"input", "output", "cached_input"} or not {"input", "output"} <= set(row):
+                raise ValueError(f"row {model!r} needs exactly 'input' and 'output' prices per 1M tokens")
+            if any(v < 0 for v in row.values()):
+                raise ValueError(f"row {model!r} has a negative price")
+        return {**DEFAULT_PRICES, **value}
+
+    @field_validator("training_prices")
+    @classmethod
+    def _merge_training_prices(cls, value: dict[str, float]) -> dict[str, float]:
+        if any(v < 0 for v in value.values()):
+            raise ValueError("prices cannot be negative")
+        return {**DEFAULT_TRAINING_PRICES, **value}
+
+    # --- derived ----------------------------------------------------------
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def admin_ids(self) -> frozenset[str]:
+        return frozenset(a.strip() for a in self.admins.split(",") if a.strip())
+
+    @property
+    def resolved_provider(self) -> Literal["openai", "azure", "none"]:
+        if self.provider != "auto":
+            return self.provider
+        if self.azure_endpoint:
+            return "azure"
+        if self.openai_api_key or self.openai_base_url:
+            return "openai"
+        return "none"
+
+    def model_config_for(self, game: Game) -> ModelSettings:
+        if game == "drawing":
+            return ModelSettings(
+                game="drawing",
+                model=self.drawing_model,
+                fallback=self.drawing_fallback_model,
+                system_prompt=self.drawing_system_prompt,
+                user_prompt=self.drawing_user_prompt,
+                temperature=self.drawing_temperature,
+                top_p=self.drawing_top_p,
+                max_tokens=self.drawing_max_tokens,
+            )
+        return ModelSettings(
+            game="dialect",
+            model=self.dialect_model,
+            fallback=self.dialect_fallback_model,
+            system_prompt=self.dialect_system_prompt,
+            user_prompt=None,
+            temperature=self.dialect_temperature,
+            top_p=self.dialect_top_p,
+            max_tokens=self.dialect_max_tokens,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSettings:
+    """How one game calls its model: the id, its fallback, prompts and parameters."""
+
+    game: Game
+    model: str
+    fallback: str
+    system_prompt: str
+    user_prompt: str | None
+    temperature: float | None
+    top_p: float | None
+    max_tokens: int
+
+
+def _env_name(loc: tuple[Any, ...]) -> str:
+    field = str(loc[0]) if loc else "?"
+    info = Settings.model_fields.get(field)
+    if info is not None and isinstance(info.validation_alias, AliasChoices):
+        return str(info.validation_alias.choices[0])
+    return f"CATCHBOT_{field.upper()}"
+
+
+def load_settings(env_file: str | os.PathLike[str] | None = ".env", **overrides: Any) -> Settings:
+    """Read the settings, turning pydantic's report into one readable line."""
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        value = err.get("input")
+        shown = "" if isinstance(value, dict) or value is None else f" (got {str(value)[:60]!r})"
+        raise ConfigError(f"Setting {_env_name(err['loc'])} is invalid: {err['msg']}{shown}") from None
