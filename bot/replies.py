@@ -27,6 +27,14 @@ class Whisper:
 
 
 @dataclass(frozen=True, slots=True)
+class Ack:
+    """Quietly confirm one user's message (a reaction where the platform has them)."""
+
+    user: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class AdminNotice:
     """Something the space's admins must know (a retired model, a spent budget)."""
 
@@ -78,4 +86,4 @@ class RoundResult:
     lines: tuple[ResultLine, ...] = ()
 
 
-Reply = Say | Whisper | AdminNotice | Picture | Leaderboard | RoundResult
+Reply = Say | Whisper | Ack | AdminNotice | Picture | Leaderboard | RoundResult

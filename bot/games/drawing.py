@@ -1,0 +1,304 @@
+"""Guess the drawing: the drawer gets a secret word, uploads a drawing, humans and the AI race."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from bot.ai.images import NormalisedImage, normalise_upload
+from bot.errors import UserError
+from bot.events import ChatMessage, Command, ImageUpload
+from bot.periods import day_bounds
+from bot.replies import Reply, ResultLine, RoundResult, Say, Whisper
+from bot.safety import neutralise
+from bot.words import DIFFICULTIES, Word
+from storage import Award, RoundAlreadyOpen, RoundRow
+
+if TYPE_CHECKING:
+    from bot.engine import ActiveRound, Engine, Space
+
+log = logging.getLogger("catchbot.drawing")
+
+_DIFFICULTY_WORDS = {
+    **DIFFICULTIES,
+    "쉬움": 1, "쉬운": 1, "보통": 2, "어려움": 3, "어려운": 3, "1": 1, "2": 2, "3": 3, "medium": 2,
+}
+
+
+def parse_difficulty(args: tuple[str, ...]) -> int | None:
+    if not args:
+        return None
+    word = args[0].strip().lower()
+    if word in ("any", "all", "아무거나", "전체"):
+        return None
+    if word not in _DIFFICULTY_WORDS:
+        raise UserError("draw.bad_difficulty", value=neutralise(args[0], limit=20))
+    return _DIFFICULTY_WORDS[word]
+
+
+def hint_for(word: Word, locale: str) -> str:
+    """First letter (English) or first syllable (Korean), the rest as blanks."""
+    name = word.name(locale)
+    return " ".join(ch if i == 0 or ch == " " else "_" for i, ch in enumerate(name)).replace("   ", "  /  ")
+
+
+def length_of(word: Word, locale: str) -> tuple[int, int]:
+    """(letters or syllables, words) of the word's name in the locale."""
+    name = word.name(locale)
+    return sum(1 for ch in name if not ch.isspace()), len(name.split())
+
+
+class DrawingGame:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @property
+    def settings(self):  # type: ignore[no-untyped-def]
+        return self.engine.settings
+
+    # --- start ----------------------------------------------------------
+    async def start(self, command: Command, space: Space) -> list[Reply]:
+        from bot.engine import ActiveRound
+
+        engine, origin = self.engine, command.origin
+        difficulty = parse_difficulty(command.args)
+        async with engine.locks.hold(origin.channel_key):
+            running = engine.rounds.get(origin.channel_key)
+            if running is not None:
+                return [self._running(running, space)]
+            bank, _judge = await engine.bank(space.id)
+            word = bank.pick(engine.rng, difficulty)
+            now = engine.clock()
+            payload = {"uploads": 0, "hint_sent": False, "starter_name": origin.display_name}
+            try:
+                round_id = await engine.db.open_round(
+                    space=space.id, channel=origin.channel, game="drawing", starter=origin.user,
+                    secret=word.id, locale=space.locale, payload=payload, started_at=now,
+                    ends_at=now + self.settings.draw_seconds,
+                )
+            except RoundAlreadyOpen:
+                return [Say(engine.t(space, "core.round_elsewhere"))]
+            active = ActiveRound(
+                id=round_id, game="drawing", space=space.id, channel=origin.channel, starter=origin.user,
+                starter_name=origin.display_name, locale=space.locale, started_at=now,
+                ends_at=now + self.settings.draw_seconds, payload=payload, word=word,
+            )
+            engine.rounds[active.key] = active
+        letters, words = length_of(word, space.locale)
+        replies: list[Reply] = [
+            Say(
+                engine.t(
+                    space, "draw.started", drawer=neutralise(origin.display_name, limit=40),
+                    category=engine.t(space, f"categories.{word.category}"),
+                    length=engine.t(space, "draw.length", letters=letters, words=words),
+                    seconds=self.settings.draw_seconds, redraws=self.settings.max_redraws,
+                )
+            ),
+            Whisper(origin.user, engine.t(space, "draw.secret", word=word.name(space.locale),
+                                          other=word.other_name(space.locale))),
+        ]
+        if not self._ai_on():
+            replies.append(Say(engine.t(space, "draw.humans_only")))
+        return replies
+
+    def _running(self, active: ActiveRound, space: Space) -> Say:
+        game = self.engine.t(space, f"core.game_{active.game}")
+        return Say(self.engine.t(space, "core.round_running", game=game, starter=neutralise(active.starter_name, 40),
+                                 left=active.left(self.engine.clock())))
+
+    def _ai_on(self) -> bool:
+        return self.engine.gateway is not None and self.engine.gateway.enabled
+
+    # --- uploads --------------------------------------------------------
+    async def upload(self, event: ImageUpload, space: Space) -> list[Reply]:
+        engine, origin = self.engine, event.origin
+        active = engine.rounds.get(origin.channel_key)
+        if active is None or active.game != "drawing":
+            # Pictures are posted in channels all the time; only rounds care about them.
+            return []
+        if origin.user != active.starter:
+            return [Whisper(origin.user, engine.t(space, "draw.not_drawer", drawer=neutralise(active.starter_name, 40)))]
+        if active.payload["uploads"] > self.settings.max_redraws:
+            return [Say(engine.t(space, "draw.no_redraws", redraws=self.settings.max_redraws))]
+        # Decoding a phone photo takes a while: outside the channel lock, on a thread.
+        image = await normalise_upload(
+            event.data, max_side=self.settings.image_max_side, max_bytes=self.settings.upload_max_bytes,
+            max_pixels=self.settings.image_max_pixels,
+        )
+        async with engine.locks.hold(origin.channel_key):
+            if engine.rounds.get(origin.channel_key) is not active or active.closed:
+                return [Say(engine.t(space, "draw.too_late"))]
+            if active.payload["uploads"] > self.settings.max_redraws:
+                return [Say(engine.t(space, "draw.no_redraws", redraws=self.settings.max_redraws))]
+            active.payload["uploads"] += 1
+            number = active.payload["uploads"]
+            assert active.word is not None
+            drawing_id = await engine.db.add_drawing(
+                round_id=active.id, space=space.id, user=origin.user, upload_no=number, image=image.data,
+                mime=image.mime, width=image.width, height=image.height, word_id=active.word.id,
+                label_en=active.word.en, label_ko=active.word.ko, at=engine.clock(),
+            )
+            await engine.save_payload(active)
+            replies: list[Reply] = [
+                Say(engine.t(space, "draw.received", number=number, total=self.settings.max_redraws + 1))
+            ]
+            if self._ai_on():
+                if await engine.ai_budget_left(space):
+                    engine.spawn(self._ai_look(active, space, image, drawing_id), name=f"ai-draw-{active.id}")
+                elif not active.payload.get("budget_said"):
+                    active.payload["budget_said"] = True
+                    replies.append(Say(engine.t(space, "ai.budget_spent")))
+        return replies
+
+    async def _ai_look(self, active: ActiveRound, space: Space, image: NormalisedImage, drawing_id: int) -> None:
+        from bot.ai.players import AIUnavailable
+        from bot.engine import AI_NAME, AI_USER
+
+        engine = self.engine
+        assert engine.gateway is not None and active.word is not None
+        try:
+            answer = await engine.gateway.guess_drawing(image, model=space.model(self.settings, "drawing"))
+        except AIUnavailable as exc:
+            log.warning("drawing model unavailable in %s: %s", space.id, exc)
+            async with engine.locks.hold(active.key):
+                if engine.rounds.get(active.key) is not active or active.payload.get("ai_failed_said"):
+                    return
+                active.payload["ai_failed_said"] = True
+            await engine.deliver(active.key, [Say(engine.t(space, f"ai.unavailable_{exc.reason}"))])
+            return
+        await engine.after_model_call(space, "drawing", answer)
+        _bank, judge = await engine.bank(space.id)
+        verdict = judge.judge(active.word, answer.text)
+        await engine.db.set_drawing_ai(drawing_id, guess=answer.text, model=answer.model, correct=verdict.correct)
+        replies: list[Reply] = engine.take_admin_notices(space.id)
+        async with engine.locks.hold(active.key):
+            if engine.rounds.get(active.key) is active and not active.closed:
+                if verdict.correct:
+                    await engine.db.upsert_player(space.id, AI_USER, AI_NAME, is_ai=True)
+                    replies += await self._win(active, space, AI_USER, AI_NAME, answer.text or "", by_ai=True)
+                else:
+                    replies.append(Say(engine.t(space, "draw.ai_wrong", guess=answer.text or "…")))
+        await engine.deliver(active.key, replies)
+
+    # --- guesses --------------------------------------------------------
+    async def guess(self, message: ChatMessage, space: Space) -> list[Reply]:
+        engine, origin = self.engine, message.origin
+        async with engine.locks.hold(origin.channel_key):
+            active = engine.rounds.get(origin.channel_key)
+            if active is None or active.game != "drawing" or active.closed:
+                return []
+            if origin.user == active.starter:
+                return []  # the drawer knows the word: never a guess
+            now = engine.clock()
+            last = active.last_guess.get(origin.user)
+            if last is not None and now - last < self.settings.guess_cooldown:
+                return []
+            active.last_guess[origin.user] = now
+            if origin.user not in active.guessers:
+                active.guessers.add(origin.user)
+                await engine.db.add_participant(active.id, origin.user, "guesser")
+            _bank, judge = await engine.bank(space.id)
+            assert active.word is not None
+            if not judge.judge(active.word, message.text).correct:
+                return []  # wrong guesses stay quiet
+            return await self._win(active, space, origin.user, origin.display_name, message.text, by_ai=False)
+
+    def speed_points(self, active: ActiveRound, now: float) -> int:
+        low, high = self.settings.guess_points_min, max(self.settings.guess_points_max, self.settings.guess_points_min)
+        share = min(1.0, max(0.0, (active.ends_at - now) / active.duration))
+        return low + round((high - low) * share)
+
+    async def _win(
+        self, active: ActiveRound, space: Space, winner: str, winner_name: str, said: str, *, by_ai: bool
+    ) -> list[Reply]:
+        engine = self.engine
+        now = engine.clock()
+        points = self.speed_points(active, now)
+        drawer_points = self.settings.drawer_points
+        if by_ai:
+            # Farming guard: drawings only the AI recognised pay the drawer a capped amount per day.
+            start, _end = day_bounds(now, space.zone)
+            earned = await engine.db.points_since(space.id, active.starter, "drawer_ai", start)
+            drawer_points = max(0, min(drawer_points, self.settings.ai_only_daily_cap - earned))
+        awards = [
+            Award(winner, points, "ai_guess" if by_ai else "guess"),
+            Award(active.starter, drawer_points, "drawer_ai" if by_ai else "drawer"),
+        ]
+        if not await engine.close(active, status="won", winner=winner, awards=awards):
+            return []
+        assert active.word is not None
+        word = active.word
+        key = "draw.won_ai" if by_ai else "draw.won"
+        text = engine.t(
+            space, key, winner=neutralise(winner_name, 40), guess=neutralise(said, 80),
+            word=word.name(space.locale), other=word.other_name(space.locale), points=points,
+            drawer=neutralise(active.starter_name, 40), drawer_points=drawer_points,
+        )
+        lines = (
+            ResultLine(winner_name, neutralise(said, 80), None, points),
+            ResultLine(active.starter_name, "", None, drawer_points),
+        )
+        return [RoundResult(text, "drawing", active.id, word.name(space.locale), lines)]
+
+    # --- endings ----------------------------------------------------------
+    async def finish(self, active: ActiveRound, *, status: str, by: str) -> list[Reply]:
+        engine = self.engine
+        space = await engine.space(active.space)
+        if not await engine.close(active, status=status):
+            return []
+        assert active.word is not None
+        return [
+            RoundResult(
+                engine.t(space, "draw.skipped", by=neutralise(by, 40), word=active.word.name(space.locale),
+                         other=active.word.other_name(space.locale)),
+                "drawing", active.id, active.word.name(space.locale),
+            )
+        ]
+
+    def due(self, active: ActiveRound, now: float) -> bool:
+        half = active.started_at + active.duration / 2
+        return now >= active.ends_at or (not active.payload.get("hint_sent") and now >= half)
+
+    async def on_time(self, active: ActiveRound, now: float) -> list[Reply]:
+        engine = self.engine
+        space = await engine.space(active.space)
+        assert active.word is not None
+        if now < active.ends_at:
+            active.payload["hint_sent"] = True
+            await engine.save_payload(active)
+            return [Say(engine.t(space, "draw.hint", hint=hint_for(active.word, space.locale), left=active.left(now)))]
+        if not await engine.close(active, status="timeout"):
+            return []
+        return [
+            RoundResult(
+                engine.t(space, "draw.timeout", word=active.word.name(space.locale),
+                         other=active.word.other_name(space.locale)),
+                "drawing", active.id, active.word.name(space.locale),
+            )
+        ]
+
+    # --- restarts -------------------------------------------------------
+    async def revive(self, row: RoundRow) -> ActiveRound | None:
+        from bot.engine import ActiveRound
+
+        bank, _judge = await self.engine.bank(row.space)
+        word = bank.get(row.secret)
+        if word is None:
+            return None
+        return ActiveRound(
+            id=row.id, game="drawing", space=row.space, channel=row.channel, starter=row.starter,
+            starter_name=row.payload.get("starter_name", row.starter), locale=row.locale,
+            started_at=row.started_at, ends_at=row.ends_at, payload=row.payload, word=word,
+        )
+
+    async def expire(self, row: RoundRow, now: float) -> list[Reply]:
+        engine = self.engine
+        closed = await engine.db.close_round(row.id, status="expired", closed_at=now)
+        if not closed:
+            return []
+        space = await engine.space(row.space)
+        bank, _judge = await engine.bank(row.space)
+        word = bank.get(row.secret)
+        name = word.name(space.locale) if word else row.secret
+        other = word.other_name(space.locale) if word else row.secret
+        return [RoundResult(engine.t(space, "draw.expired", word=name, other=other), "drawing", row.id, name)]

@@ -1,0 +1,29 @@
+"""Make untrusted text (player input, model output) safe to echo into a channel.
+
+Adapters also switch off mass mentions on their clients; this is the second
+belt: the text itself can no longer ping anybody on Discord or Slack.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+ZWSP = "\u200b"
+# Discord: @everyone, @here, <@123>, <@!123>, <@&role>, <#channel>;
+# Slack: <!channel>, <!here>, <!everyone>, <!subteam^ID>, <@U123>, <#C123>.
+_MASS = re.compile(r"@(everyone|here|channel)", re.IGNORECASE)
+_ANGLE = re.compile(r"<([@#!])")
+_CONTROL = {"Cc", "Cf"}
+
+
+def neutralise(text: str, limit: int = 300) -> str:
+    """Strip control characters, cut to ``limit`` characters, and defuse every mention."""
+    cleaned = "".join(
+        ch if ch in "\n\t" or unicodedata.category(ch) not in _CONTROL else " " for ch in text
+    )
+    cleaned = " ".join(cleaned.split()) if "\n" not in cleaned else cleaned.strip()
+    if len(cleaned) > limit:
+        cleaned = cleaned[: limit - 1].rstrip() + "…"
+    cleaned = _MASS.sub(lambda m: "@" + ZWSP + m.group(1), cleaned)
+    return _ANGLE.sub(lambda m: "<" + ZWSP + m.group(1), cleaned)
