@@ -125,7 +125,7 @@ class Engine:
         self.clock = clock
         self.rng = rng or random.Random()
         self.words = words or default_words()
-        self.sentences = sentences or default_sentences()
+        self._sentences = sentences
         self.tick_interval = tick_interval
         self.locks = KeyedLocks()
         self.rounds: dict[tuple[str, str], ActiveRound] = {}
@@ -300,8 +300,9 @@ class Engine:
     async def sentence_bank(self, space_id: str) -> DialectBank:
         cached = self._sentence_banks.get(space_id)
         if cached is None:
+            base = self._sentences or default_sentences()  # loaded on first use: start-up stays fast
             extra = [DialectItem.from_dict(d) for d in await self.db.custom_entries("custom_dialect", space_id)]
-            cached = self.sentences.with_extra(extra) if extra else self.sentences
+            cached = base.with_extra(extra) if extra else base
             self._sentence_banks[space_id] = cached
         return cached
 

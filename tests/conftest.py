@@ -1,0 +1,63 @@
+"""Shared fixtures: isolated settings, a real SQLite file, a controllable clock, an engine."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config import Settings, load_settings
+from bot.engine import Engine
+from storage import Database
+from tests.helpers import FakeClock, RecordingTransport
+
+_PLATFORM_PREFIXES = ("CATCHBOT_", "OPENAI_", "AZURE_OPENAI_", "DISCORD_", "SLACK_")
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Tests never see the developer's keys or settings, and never write outside tmp_path."""
+    for name in list(os.environ):
+        if name.startswith(_PLATFORM_PREFIXES):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    def make(**overrides: Any) -> Settings:
+        overrides.setdefault("db_path", tmp_path / "catchbot.db")
+        overrides.setdefault("locale", "en")
+        return load_settings(env_file=None, **overrides)
+
+    return make
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = await Database.open(tmp_path / "catchbot.db")
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+def transport() -> RecordingTransport:
+    return RecordingTransport()
+
+
+@pytest.fixture
+async def engine(make_settings, db: Database, clock: FakeClock, transport: RecordingTransport) -> AsyncIterator[Engine]:
+    import random
+
+    eng = Engine(make_settings(), db, transport=transport, clock=clock, rng=random.Random(7), tick_interval=3600)
+    await eng.start()
+    yield eng
+    await eng.stop()
