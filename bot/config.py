@@ -75,8 +75,8 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     admins: str = ""  # comma-separated user ids that are admins everywhere
 
-    draw_seconds: int = Field(180, ge=20, le=3600)
-    dialect_seconds: int = Field(60, ge=10, le=3600)
+    draw_seconds: int = Field(180, ge=2, le=3600)
+    dialect_seconds: int = Field(60, ge=2, le=3600)
     guess_cooldown: float = Field(1.0, ge=0, le=60)
     max_redraws: int = Field(3, ge=0, le=10)
     guess_points_max: int = Field(10, ge=1, le=1000)

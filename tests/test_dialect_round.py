@@ -1,0 +1,77 @@
+"""Dialect rounds through the engine: answers, scores, points, results."""
+
+from __future__ import annotations
+
+from bot.dialect.scoring import points_for, score_answer
+from bot.engine import Engine
+from bot.replies import Ack, RoundResult, Say
+from storage import Database
+from tests.helpers import FakeClock, RecordingTransport, chat, command
+
+
+async def test_dialect_round_scores_every_last_answer(
+    engine: Engine, db: Database, clock: FakeClock, transport: RecordingTransport
+) -> None:
+    started = await engine.handle(command("dialect", "jeju"))
+    active = engine.rounds[("s1", "c1")]
+    item = active.item
+    assert item is not None and item.region == "jeju"
+    assert isinstance(started[0], Say) and item.dialect in started[0].text and "Jeju" in started[0].text
+    reference = item.references[0]
+    first = await engine.handle(chat("모르겠어요", user="bob"))
+    assert isinstance(first[0], Ack) and first[0].user == "bob"
+    await engine.handle(chat(reference, user="bob"))  # bob's last answer counts
+    await engine.handle(chat(item.dialect, user="carol"))  # copying the dialect earns nothing
+    await engine.handle(chat(reference.replace(" ", ""), user="dave"))  # no spaces: still exact
+    clock.advance(61)
+    await engine.tick()
+    result = transport.sent[-1][2]
+    assert isinstance(result, RoundResult) and result.game == "dialect"
+    scores = {line.name: line.score for line in result.lines}
+    assert scores == {"Bob": 100.0, "Dave": 100.0, "Carol": 0.0}
+    assert reference in result.text and item.dialect in result.text
+    async with db._conn.execute("SELECT user_id, points, reason FROM ledger ORDER BY id") as cur:
+        rows = [tuple(r) for r in await cur.fetchall()]
+    best = 10 + engine.settings.dialect_best_bonus
+    assert ("bob", best, "dialect") in rows and ("dave", 10, "dialect") in rows
+    assert all(r[0] != "carol" for r in rows)  # zero points make no ledger row
+
+
+async def test_partial_answers_earn_partial_points(engine: Engine, db: Database, clock: FakeClock) -> None:
+    await engine.handle(command("dialect", "gyeongsang"))
+    item = engine.rounds[("s1", "c1")].item
+    assert item is not None
+    half = item.references[0][: max(1, len(item.references[0]) // 2)]
+    await engine.handle(chat(half, user="bob"))
+    clock.advance(61)
+    await engine.tick()
+    expected = score_answer(half, item.dialect, item.references)
+    async with db._conn.execute("SELECT score FROM dialect_answers") as cur:
+        assert (await cur.fetchone())[0] == expected
+    async with db._conn.execute("SELECT points FROM ledger WHERE user_id = 'bob'") as cur:
+        row = await cur.fetchone()
+    if expected > 0:
+        assert row[0] == points_for(expected) + engine.settings.dialect_best_bonus
+
+
+async def test_bad_region_is_one_sentence(engine: Engine) -> None:
+    replies = await engine.handle(command("dialect", "seoul"))
+    assert len(replies) == 1 and "not a region" in replies[0].text
+    assert ("s1", "c1") not in engine.rounds
+
+
+async def test_korean_region_names_and_locale(engine: Engine, db: Database) -> None:
+    await db.set_setting("s1", "locale", "ko")
+    replies = await engine.handle(command("사투리", "전라도"))
+    assert "전라" in replies[0].text and "표준어" in replies[0].text
+    assert engine.rounds[("s1", "c1")].item.region == "jeolla"  # type: ignore[union-attr]
+
+
+async def test_nobody_answers_closes_without_points(engine: Engine, clock: FakeClock,
+                                                    transport: RecordingTransport) -> None:
+    await engine.handle(command("dialect"))
+    clock.advance(61)
+    await engine.tick()
+    assert "Nobody answered" in transport.texts()[-1]
+    board = (await engine.handle(command("leaderboard", "dialect", "all")))[0]
+    assert board.rows == ()  # type: ignore[union-attr]
