@@ -56,8 +56,9 @@ class ConsoleTransport:
 
 
 class Console:
-    def __init__(self, engine: Engine, transport: ConsoleTransport, *, user: str = "player",
-                 channel: str = "main") -> None:
+    def __init__(
+        self, engine: Engine, transport: ConsoleTransport, *, user: str = "player", channel: str = "main"
+    ) -> None:
         self.engine = engine
         self.transport = transport
         self.user = user
@@ -123,7 +124,7 @@ class Console:
         if not path_text:
             self.say("usage: /upload PATH")
             return
-        path = Path(path_text).expanduser()
+        path = Path(path_text)
         try:
             data = await asyncio.to_thread(_read_limited, path, self.engine.settings.upload_max_bytes)
         except OSError as exc:
@@ -151,5 +152,5 @@ class Console:
 
 def _read_limited(path: Path, limit: int) -> bytes:
     # One byte past the limit is enough for the core to say "too big"; never read gigabytes.
-    with path.open("rb") as handle:
+    with path.expanduser().open("rb") as handle:
         return handle.read(limit + 1)

@@ -27,7 +27,8 @@ async def running_engine(settings: Settings, transport: Transport) -> AsyncItera
     gateway = make_gateway(settings)
     engine = Engine(settings, db, transport=transport, gateway=gateway)
     log.info(
-        "catchbot on %s; models: %s", settings.db_path,
+        "catchbot on %s; models: %s",
+        settings.db_path,
         settings.resolved_provider if gateway.enabled else "none (humans only)",
     )
     try:
@@ -35,4 +36,5 @@ async def running_engine(settings: Settings, transport: Transport) -> AsyncItera
         yield engine
     finally:
         await engine.stop()
+        await gateway.aclose()
         await db.close()

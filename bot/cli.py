@@ -45,7 +45,9 @@ def _build_parser() -> argparse.ArgumentParser:
     bank_sub = bank.add_subparsers(dest="bank_command", metavar="ACTION", required=True)
     load = bank_sub.add_parser("import-dialect", help="load AI-Hub dialect label files into a space's bank")
     load.add_argument("paths", nargs="+", type=Path)
-    load.add_argument("--space", default="console", help="the space (Discord guild id, Slack team id, console)")
+    load.add_argument(
+        "--space", default="console", help="the space (Discord guild id, Slack team id, console)"
+    )
     load.add_argument("--region", help="region for files whose region cannot be told from their path")
     load.add_argument("--source", choices=("dialect", "pronunciation"), default="dialect")
     load.add_argument("--limit", type=int, default=5000, help="at most this many sentences (default 5000)")
@@ -63,11 +65,17 @@ def _register(module: str, sub: Any) -> None:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> Any:
-    platforms = [name for name, token in (("Discord", settings.discord_token), ("Slack", settings.slack_bot_token))
-                 if token is not None]
+    platforms = [
+        name
+        for name, token in (("Discord", settings.discord_token), ("Slack", settings.slack_bot_token))
+        if token is not None
+    ]
     if platforms:
-        print(f"{' and '.join(platforms)} tokens are set, but this version of catchbot ships only the console "
-              "adapter; starting the console.", file=sys.stderr)
+        print(
+            f"{' and '.join(platforms)} tokens are set, but this version of catchbot ships only the console "
+            "adapter; starting the console.",
+            file=sys.stderr,
+        )
     args.user, args.channel = "player", "main"
     return _console(args, settings)
 
@@ -149,8 +157,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"catchbot: {exc}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     try:
         result = handler(args, settings)
         if inspect.isawaitable(result):

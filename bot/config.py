@@ -66,6 +66,7 @@ class Settings(BaseSettings):
         env_file_encoding="utf-8",
         extra="ignore",
         validate_default=True,
+        populate_by_name=True,
     )
 
     # --- core -----------------------------------------------------------

@@ -182,8 +182,12 @@ class Engine:
                     if active is not None:
                         self.rounds[active.key] = active
                         space = await self.space(row.space)
-                        note = self.t(space, "core.round_resumed", game=self.t(space, f"core.game_{row.game}"),
-                                      left=active.left(now))
+                        note = self.t(
+                            space,
+                            "core.round_resumed",
+                            game=self.t(space, f"core.game_{row.game}"),
+                            left=active.left(now),
+                        )
                         await self.deliver(active.key, [Say(note)])
                         continue
                 await self.deliver((row.space, row.channel), await game.expire(row, now))
@@ -301,7 +305,9 @@ class Engine:
         cached = self._sentence_banks.get(space_id)
         if cached is None:
             base = self._sentences or default_sentences()  # loaded on first use: start-up stays fast
-            extra = [DialectItem.from_dict(d) for d in await self.db.custom_entries("custom_dialect", space_id)]
+            extra = [
+                DialectItem.from_dict(d) for d in await self.db.custom_entries("custom_dialect", space_id)
+            ]
             cached = base.with_extra(extra) if extra else base
             self._sentence_banks[space_id] = cached
         return cached
@@ -351,7 +357,7 @@ class Engine:
 
     async def after_model_call(self, space: Space, game: str, answer: ModelAnswer) -> None:
         """Count the call and, once per space and model, tell admins a model was retired."""
-        await self.db.record_usage(space.id, game, answer)
+        await self.db.record_usage(space.id, game, answer, at=self.clock())
         if answer.retired_model:
             key = f"notified.retired.{answer.retired_model}"
             if await self.db.get_setting(space.id, key) is None:
@@ -372,4 +378,3 @@ def _short(text: str, limit: int = 30) -> str:
     from bot.safety import neutralise
 
     return neutralise(text, limit=limit)
-

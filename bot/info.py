@@ -17,9 +17,16 @@ if TYPE_CHECKING:
     from bot.engine import Engine, Space
 
 GAME_WORDS = {
-    "drawing": "drawing", "draw": "drawing", "그림": "drawing",
-    "dialect": "dialect", "사투리": "dialect", "방언": "dialect",
-    "both": None, "games": None, "모두": None, "둘다": None,
+    "drawing": "drawing",
+    "draw": "drawing",
+    "그림": "drawing",
+    "dialect": "dialect",
+    "사투리": "dialect",
+    "방언": "dialect",
+    "both": None,
+    "games": None,
+    "모두": None,
+    "둘다": None,
 }
 _MODEL_ID = re.compile(r"^[\w.:/@+-]{1,200}$")
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
@@ -49,7 +56,8 @@ class InfoCommands:
         rows = await engine.db.leaderboard(space.id, game, period.start, period.end)
         mine = await engine.db.rank_of(space.id, game, period.start, period.end, command.origin.user)
         title = engine.t(
-            space, "core.board_title",
+            space,
+            "core.board_title",
             game=engine.t(space, f"core.game_{game or 'both'}"),
             period=engine.t(space, f"core.period_{period.kind}", label=period.label),
         )
@@ -57,7 +65,11 @@ class InfoCommands:
         if not rows:
             lines.append(engine.t(space, "core.board_empty"))
         for row in rows:
-            lines.append(engine.t(space, "core.board_row", rank=row.rank, name=neutralise(row.name, 40), points=row.points))
+            lines.append(
+                engine.t(
+                    space, "core.board_row", rank=row.rank, name=neutralise(row.name, 40), points=row.points
+                )
+            )
         if mine is not None:
             lines.append(engine.t(space, "core.board_you", rank=mine.rank, points=mine.points))
         else:
@@ -79,9 +91,23 @@ class InfoCommands:
         s = await engine.db.stats(space.id, user)
         best = f"{s.best_dialect_score:.1f}" if s.best_dialect_score is not None else "-"
         seen = s.drawings_seen_by_ai
-        share = f"{s.drawings_recognised_by_ai}/{seen}" + (f" ({100 * s.drawings_recognised_by_ai / seen:.0f}%)" if seen else "")
-        return [Say(engine.t(space, "core.stats", name=neutralise(s.name, 40), rounds=s.rounds_played, wins=s.wins,
-                             points=s.points, best=best, ai=share))]
+        share = f"{s.drawings_recognised_by_ai}/{seen}" + (
+            f" ({100 * s.drawings_recognised_by_ai / seen:.0f}%)" if seen else ""
+        )
+        return [
+            Say(
+                engine.t(
+                    space,
+                    "core.stats",
+                    name=neutralise(s.name, 40),
+                    rounds=s.rounds_played,
+                    wins=s.wins,
+                    points=s.points,
+                    best=best,
+                    ai=share,
+                )
+            )
+        ]
 
     # --- models -----------------------------------------------------------
     async def model(self, command: Command, space: Space) -> list[Reply]:
@@ -91,9 +117,16 @@ class InfoCommands:
             for game in ("drawing", "dialect"):
                 conf = settings.model_config_for(game)  # type: ignore[arg-type]
                 own = space.values.get(f"model.{game}")
-                lines.append(engine.t(space, "core.models_row", game=engine.t(space, f"core.game_{game}"),
-                                      model=own or conf.model, fallback=conf.fallback,
-                                      source=engine.t(space, "core.models_space" if own else "core.models_default")))
+                lines.append(
+                    engine.t(
+                        space,
+                        "core.models_row",
+                        game=engine.t(space, f"core.game_{game}"),
+                        model=own or conf.model,
+                        fallback=conf.fallback,
+                        source=engine.t(space, "core.models_space" if own else "core.models_default"),
+                    )
+                )
             return [Say("\n".join(lines))]
         if not engine.is_admin(command.origin):
             raise UserError("core.admin_only")
@@ -107,7 +140,9 @@ class InfoCommands:
         if not _MODEL_ID.match(value):
             raise UserError("core.bad_model_id", value=neutralise(value, 40))
         await engine.db.set_setting(space.id, f"model.{game}", value)
-        return [Say(engine.t(space, "core.model_set", game=engine.t(space, f"core.game_{game}"), model=value))]
+        return [
+            Say(engine.t(space, "core.model_set", game=engine.t(space, f"core.game_{game}"), model=value))
+        ]
 
     # --- usage ------------------------------------------------------------
     async def usage(self, command: Command, space: Space) -> list[Reply]:
@@ -119,19 +154,43 @@ class InfoCommands:
         this_month = await engine.db.usage_summary(space.id, month.start or 0, month.end or now)
         lines = [engine.t(space, "core.usage_title")]
         for label, u in (("core.usage_today", today), ("core.usage_month", this_month)):
-            lines.append(engine.t(space, label, calls=u.calls, prompt=u.prompt_tokens, completion=u.completion_tokens,
-                                  images=u.image_tokens, cost=f"{u.cost_usd:.4f}",
-                                  estimate=engine.t(space, "core.usage_estimate") if u.estimated else ""))
-        lines.append(engine.t(space, "core.usage_budget", calls=settings.daily_call_budget,
-                              cost=f"{settings.daily_cost_budget:.2f}"))
+            lines.append(
+                engine.t(
+                    space,
+                    label,
+                    calls=u.calls,
+                    prompt=u.prompt_tokens,
+                    completion=u.completion_tokens,
+                    images=u.image_tokens,
+                    cost=f"{u.cost_usd:.6f}",
+                    estimate=engine.t(space, "core.usage_estimate") if u.estimated else "",
+                )
+            )
+        lines.append(
+            engine.t(
+                space,
+                "core.usage_budget",
+                calls=settings.daily_call_budget,
+                cost=f"{settings.daily_cost_budget:.2f}",
+            )
+        )
         return [Say("\n".join(lines))]
 
     # --- space settings -----------------------------------------------
     async def config(self, command: Command, space: Space) -> list[Reply]:
         engine = self.engine
         if not command.args:
-            return [Say(engine.t(space, "core.config_show", collect=space.values.get("collect_drawings", "off"),
-                                 locale=space.locale, timezone=str(space.zone)))]
+            return [
+                Say(
+                    engine.t(
+                        space,
+                        "core.config_show",
+                        collect=space.values.get("collect_drawings", "off"),
+                        locale=space.locale,
+                        timezone=str(space.zone),
+                    )
+                )
+            ]
         if not engine.is_admin(command.origin):
             raise UserError("core.admin_only")
         if len(command.args) != 2:
@@ -177,7 +236,7 @@ class InfoCommands:
                 raise UserError("core.word_bad_en")
             if not _HANGUL.search(ko) or len(ko) > 20:
                 raise UserError("core.word_bad_ko")
-            bank, judge = await engine.bank(space.id)
+            _bank, judge = await engine.bank(space.id)
             for name in (en, ko):
                 clash = judge.resolve(name)
                 if clash is not None:
@@ -186,7 +245,13 @@ class InfoCommands:
             word = Word(word_id, category, int(difficulty), en, ko)
             await engine.db.put_custom_entries("custom_words", space.id, [(word.id, word.to_dict())])
             engine.forget_bank(space.id)
-            return [Say(engine.t(space, "core.word_added", en=neutralise(en, 40), ko=neutralise(ko, 20), id=word.id))]
+            return [
+                Say(
+                    engine.t(
+                        space, "core.word_added", en=neutralise(en, 40), ko=neutralise(ko, 20), id=word.id
+                    )
+                )
+            ]
         if action in ("remove", "delete", "삭제") and len(command.args) == 2:
             removed = await engine.db.delete_custom_entry("custom_words", space.id, command.args[1])
             engine.forget_bank(space.id)

@@ -19,9 +19,7 @@ _CONTROL = {"Cc", "Cf"}
 
 def neutralise(text: str, limit: int = 300) -> str:
     """Strip control characters, cut to ``limit`` characters, and defuse every mention."""
-    cleaned = "".join(
-        ch if ch in "\n\t" or unicodedata.category(ch) not in _CONTROL else " " for ch in text
-    )
+    cleaned = "".join(ch if ch in "\n\t" or unicodedata.category(ch) not in _CONTROL else " " for ch in text)
     cleaned = " ".join(cleaned.split()) if "\n" not in cleaned else cleaned.strip()
     if len(cleaned) > limit:
         cleaned = cleaned[: limit - 1].rstrip() + "…"

@@ -133,7 +133,9 @@ class Database:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise StorageError(f"cannot create the folder for the database {path}: {exc.strerror}") from None
+                raise StorageError(
+                    f"cannot create the folder for the database {path}: {exc.strerror}"
+                ) from None
         try:
             conn = await aiosqlite.connect(str(path), isolation_level=None, timeout=10)
         except sqlite3.Error as exc:
@@ -257,10 +259,13 @@ class Database:
         except sqlite3.IntegrityError as exc:
             raise RoundAlreadyOpen(channel) from exc
 
-    async def update_round(self, round_id: int, *, payload: dict[str, Any], ends_at: float | None = None) -> None:
+    async def update_round(
+        self, round_id: int, *, payload: dict[str, Any], ends_at: float | None = None
+    ) -> None:
         if ends_at is None:
             await self._write_one(
-                "UPDATE rounds SET payload = ? WHERE id = ? AND status = 'open'", (json.dumps(payload), round_id)
+                "UPDATE rounds SET payload = ? WHERE id = ? AND status = 'open'",
+                (json.dumps(payload), round_id),
             )
         else:
             await self._write_one(
@@ -285,7 +290,9 @@ class Database:
             )
             if cur.rowcount != 1:
                 return False
-            row = await (await conn.execute("SELECT space, game FROM rounds WHERE id = ?", (round_id,))).fetchone()
+            row = await (
+                await conn.execute("SELECT space, game FROM rounds WHERE id = ?", (round_id,))
+            ).fetchone()
             assert row is not None
             space, game = row[0], row[1]
             await conn.executemany(
@@ -300,14 +307,19 @@ class Database:
         return _round(row) if row else None
 
     async def open_rounds(self) -> list[RoundRow]:
-        return [_round(r) for r in await self._fetchall("SELECT * FROM rounds WHERE status = 'open' ORDER BY id")]
+        return [
+            _round(r) for r in await self._fetchall("SELECT * FROM rounds WHERE status = 'open' ORDER BY id")
+        ]
 
     async def add_participant(self, round_id: int, user: str, role: str) -> None:
         await self._write_one(
-            "INSERT OR IGNORE INTO participants (round_id, user_id, role) VALUES (?, ?, ?)", (round_id, user, role)
+            "INSERT OR IGNORE INTO participants (round_id, user_id, role) VALUES (?, ?, ?)",
+            (round_id, user, role),
         )
 
-    async def save_dialect_answer(self, round_id: int, user: str, answer: str, score: float, at: float) -> None:
+    async def save_dialect_answer(
+        self, round_id: int, user: str, answer: str, score: float, at: float
+    ) -> None:
         async with self.transaction() as conn:
             await conn.execute(
                 "INSERT INTO dialect_answers (round_id, user_id, answer, score, answered_at) VALUES (?, ?, ?, ?, ?) "
@@ -382,9 +394,21 @@ class Database:
         async with self._conn.execute(sql, params) as cur:
             async for r in cur:
                 yield DrawingRecord(
-                    id=r[0], space=r[1], round_id=r[2], user=r[3], image=bytes(r[4]), mime=r[5], width=r[6],
-                    height=r[7], word_id=r[8], label_en=r[9], label_ko=r[10], ai_guess=r[11], ai_model=r[12],
-                    ai_correct=None if r[13] is None else bool(r[13]), outcome=r[14],
+                    id=r[0],
+                    space=r[1],
+                    round_id=r[2],
+                    user=r[3],
+                    image=bytes(r[4]),
+                    mime=r[5],
+                    width=r[6],
+                    height=r[7],
+                    word_id=r[8],
+                    label_en=r[9],
+                    label_ko=r[10],
+                    ai_guess=r[11],
+                    ai_model=r[12],
+                    ai_correct=None if r[13] is None else bool(r[13]),
+                    outcome=r[14],
                     created_at=datetime.fromtimestamp(r[15]).astimezone(),
                 )
 
@@ -411,14 +435,24 @@ class Database:
         return {r[0]: r[1] for r in rows}
 
     # --- usage ----------------------------------------------------------
-    async def record_usage(self, space: str, game: str, answer: Any, purpose: str = "play") -> None:
+    async def record_usage(
+        self, space: str, game: str, answer: Any, purpose: str = "play", at: float | None = None
+    ) -> None:
         """Record one model call (``answer`` is a :class:`bot.ai.players.ModelAnswer`)."""
         await self._write_one(
             "INSERT INTO usage (space, game, purpose, model, prompt_tokens, completion_tokens, image_tokens, "
             "cost_usd, estimated, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                space, game, purpose, answer.model, answer.prompt_tokens, answer.completion_tokens,
-                answer.image_tokens, answer.cost_usd, int(answer.cost_estimated), time.time(),
+                space,
+                game,
+                purpose,
+                answer.model,
+                answer.prompt_tokens,
+                answer.completion_tokens,
+                answer.image_tokens,
+                answer.cost_usd,
+                int(answer.cost_estimated),
+                time.time() if at is None else at,
             ),
         )
 
@@ -511,7 +545,9 @@ class Database:
         rows = await self._fetchall(f"SELECT data FROM {table} WHERE space = ? ORDER BY {column}", (space,))
         return [json.loads(r[0]) for r in rows]
 
-    async def put_custom_entries(self, table: str, space: str, entries: Iterable[tuple[str, dict[str, Any]]]) -> int:
+    async def put_custom_entries(
+        self, table: str, space: str, entries: Iterable[tuple[str, dict[str, Any]]]
+    ) -> int:
         column = _custom_table(table)
         rows = [(space, key, json.dumps(data, ensure_ascii=False)) for key, data in entries]
         async with self.transaction() as conn:
@@ -567,9 +603,19 @@ def _board_filter(
 
 def _round(row: Sequence[Any]) -> RoundRow:
     return RoundRow(
-        id=row[0], space=row[1], channel=row[2], game=row[3], status=row[4], starter=row[5], secret=row[6],
-        locale=row[7], payload=json.loads(row[8] or "{}"), started_at=row[9], ends_at=row[10],
-        closed_at=row[11], winner=row[12],
+        id=row[0],
+        space=row[1],
+        channel=row[2],
+        game=row[3],
+        status=row[4],
+        starter=row[5],
+        secret=row[6],
+        locale=row[7],
+        payload=json.loads(row[8] or "{}"),
+        started_at=row[9],
+        ends_at=row[10],
+        closed_at=row[11],
+        winner=row[12],
     )
 
 

@@ -38,8 +38,9 @@ def origin(user: str = "alice", channel: str = "c1", space: str = "s1", admin: b
     return Origin(space, channel, user, user.capitalize(), is_admin=admin)
 
 
-def command(name: str, *args: str, user: str = "alice", channel: str = "c1", space: str = "s1",
-            admin: bool = False) -> Command:
+def command(
+    name: str, *args: str, user: str = "alice", channel: str = "c1", space: str = "s1", admin: bool = False
+) -> Command:
     return Command(origin(user, channel, space, admin), name, tuple(args))
 
 
@@ -47,6 +48,7 @@ def chat(text: str, user: str = "bob", channel: str = "c1", space: str = "s1") -
     return ChatMessage(origin(user, channel, space), text)
 
 
-def upload(data: bytes, user: str = "alice", channel: str = "c1", space: str = "s1",
-           filename: str = "drawing.png") -> ImageUpload:
+def upload(
+    data: bytes, user: str = "alice", channel: str = "c1", space: str = "s1", filename: str = "drawing.png"
+) -> ImageUpload:
     return ImageUpload(origin(user, channel, space), data, filename, "image/png")

@@ -34,9 +34,17 @@ class ConsoleProcess:
             **env,
         }
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "console", "--user", "alice",
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            env=environment, cwd=str(db.parent),
+            sys.executable,
+            "-m",
+            "bot",
+            "console",
+            "--user",
+            "alice",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=environment,
+            cwd=str(db.parent),
         )
         return cls(proc)
 
@@ -53,7 +61,9 @@ class ConsoleProcess:
             try:
                 raw = await asyncio.wait_for(self.proc.stdout.readline(), TIMEOUT)
             except TimeoutError:
-                raise AssertionError(f"no line matched {pattern!r}; output so far: {self.lines[-15:]}") from None
+                raise AssertionError(
+                    f"no line matched {pattern!r}; output so far: {self.lines[-15:]}"
+                ) from None
             if not raw:
                 stderr = await self.proc.stderr.read() if self.proc.stderr else b""
                 raise AssertionError(f"console ended before {pattern!r}; stderr: {stderr.decode()[-2000:]}")
@@ -122,8 +132,12 @@ async def test_scripted_session_survives_sigkill(tmp_path: Path) -> None:
     bob_won_dialect = results[0].group(1) == "bob" and float(results[0].group(2)) > 0
 
     # 4. The board and stats agree with what was announced.
-    expected = {"bob": bob_points + dialect_points["bob"], "alice": alice_points,
-                "carol": dialect_points["carol"], "dave": dialect_points["dave"]}
+    expected = {
+        "bob": bob_points + dialect_points["bob"],
+        "alice": alice_points,
+        "carol": dialect_points["carol"],
+        "dave": dialect_points["dave"],
+    }
     expected = {k: v for k, v in expected.items() if v}
     await bot.send("/leaderboard both all")
     await bot.expect(r"Leaderboard: all games, all time")
@@ -161,8 +175,13 @@ async def test_scripted_session_survives_sigkill(tmp_path: Path) -> None:
 async def test_piped_script_runs_to_the_end(tmp_path: Path) -> None:
     script = "/help\n/draw\n/leaderboard\n/skip\n/quit\n"
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "console",
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        "console",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "CATCHBOT_DB_PATH": str(tmp_path / "x.db"), "CATCHBOT_LOCALE": "ko"},
         cwd=str(tmp_path),
     )
@@ -175,8 +194,13 @@ async def test_piped_script_runs_to_the_end(tmp_path: Path) -> None:
 
 async def test_bad_setting_stops_start_up_with_one_line(tmp_path: Path) -> None:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "console",
-        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        sys.executable,
+        "-m",
+        "bot",
+        "console",
+        stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
         env={**os.environ, "CATCHBOT_DRAW_SECONDS": "soon", "CATCHBOT_DB_PATH": str(tmp_path / "x.db")},
         cwd=str(tmp_path),
     )
@@ -184,4 +208,3 @@ async def test_bad_setting_stops_start_up_with_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 2
     lines = err.decode().strip().splitlines()
     assert len(lines) == 1 and "CATCHBOT_DRAW_SECONDS" in lines[0]
-

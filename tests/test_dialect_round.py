@@ -67,8 +67,9 @@ async def test_korean_region_names_and_locale(engine: Engine, db: Database) -> N
     assert engine.rounds[("s1", "c1")].item.region == "jeolla"  # type: ignore[union-attr]
 
 
-async def test_nobody_answers_closes_without_points(engine: Engine, clock: FakeClock,
-                                                    transport: RecordingTransport) -> None:
+async def test_nobody_answers_closes_without_points(
+    engine: Engine, clock: FakeClock, transport: RecordingTransport
+) -> None:
     await engine.handle(command("dialect"))
     clock.advance(61)
     await engine.tick()

@@ -55,20 +55,42 @@ class DialectGame:
             payload: dict[str, Any] = {"starter_name": origin.display_name, "ai": None}
             try:
                 round_id = await engine.db.open_round(
-                    space=space.id, channel=origin.channel, game="dialect", starter=origin.user, secret=item.id,
-                    locale=space.locale, payload=payload, started_at=now, ends_at=ends,
+                    space=space.id,
+                    channel=origin.channel,
+                    game="dialect",
+                    starter=origin.user,
+                    secret=item.id,
+                    locale=space.locale,
+                    payload=payload,
+                    started_at=now,
+                    ends_at=ends,
                 )
             except RoundAlreadyOpen:
                 return [Say(engine.t(space, "core.round_elsewhere"))]
             active = ActiveRound(
-                id=round_id, game="dialect", space=space.id, channel=origin.channel, starter=origin.user,
-                starter_name=origin.display_name, locale=space.locale, started_at=now, ends_at=ends,
-                payload=payload, item=item,
+                id=round_id,
+                game="dialect",
+                space=space.id,
+                channel=origin.channel,
+                starter=origin.user,
+                starter_name=origin.display_name,
+                locale=space.locale,
+                started_at=now,
+                ends_at=ends,
+                payload=payload,
+                item=item,
             )
             engine.rounds[active.key] = active
         replies: list[Reply] = [
-            Say(engine.t(space, "dialect.started", region=self.region_name(item.region, space.locale),
-                         sentence=item.dialect, seconds=self.settings.dialect_seconds))
+            Say(
+                engine.t(
+                    space,
+                    "dialect.started",
+                    region=self.region_name(item.region, space.locale),
+                    sentence=item.dialect,
+                    seconds=self.settings.dialect_seconds,
+                )
+            )
         ]
         gateway = engine.gateway
         if gateway is not None and gateway.enabled:
@@ -93,7 +115,9 @@ class DialectGame:
             return
         await engine.after_model_call(space, "dialect", answer)
         # chrF over a short sentence is cheap, but it is CPU work: keep it off the loop.
-        score = await asyncio.to_thread(score_answer, answer.text, active.item.dialect, active.item.references)
+        score = await asyncio.to_thread(
+            score_answer, answer.text, active.item.dialect, active.item.references
+        )
         async with engine.locks.hold(active.key):
             if engine.rounds.get(active.key) is active and not active.closed:
                 active.payload["ai"] = {"text": answer.text, "score": score, "model": answer.model}
@@ -154,8 +178,13 @@ class DialectGame:
         return [RoundResult(text, "dialect", active.id, item.references[0], tuple(lines))]
 
     def _result_text(
-        self, space: Space, item: DialectItem, lines: list[ResultLine], ai: dict[str, Any] | None,
-        ai_points: int, by: str | None,
+        self,
+        space: Space,
+        item: DialectItem,
+        lines: list[ResultLine],
+        ai: dict[str, Any] | None,
+        ai_points: int,
+        by: str | None,
     ) -> str:
         t = self.engine.t
         parts = [t(space, "dialect.skipped", by=neutralise(by, 40)) if by else t(space, "dialect.over")]
@@ -165,13 +194,29 @@ class DialectGame:
             parts.append(t(space, "dialect.note", note=item.note))
         if lines:
             for rank, line in enumerate(lines, start=1):
-                parts.append(t(space, "dialect.line", rank=rank, name=neutralise(line.name, 40),
-                               answer=neutralise(line.answer, 120), score=f"{line.score:.1f}", points=line.points))
+                parts.append(
+                    t(
+                        space,
+                        "dialect.line",
+                        rank=rank,
+                        name=neutralise(line.name, 40),
+                        answer=neutralise(line.answer, 120),
+                        score=f"{line.score:.1f}",
+                        points=line.points,
+                    )
+                )
         else:
             parts.append(t(space, "dialect.no_answers"))
         if ai:
-            parts.append(t(space, "dialect.ai_line", answer=neutralise(ai["text"], 120), score=f"{ai['score']:.1f}",
-                           points=ai_points))
+            parts.append(
+                t(
+                    space,
+                    "dialect.ai_line",
+                    answer=neutralise(ai["text"], 120),
+                    score=f"{ai['score']:.1f}",
+                    points=ai_points,
+                )
+            )
         return "\n".join(parts)
 
     async def revive(self, row: RoundRow) -> ActiveRound | None:
@@ -181,9 +226,17 @@ class DialectGame:
         if item is None:
             return None
         return ActiveRound(
-            id=row.id, game="dialect", space=row.space, channel=row.channel, starter=row.starter,
-            starter_name=row.payload.get("starter_name", row.starter), locale=row.locale,
-            started_at=row.started_at, ends_at=row.ends_at, payload=row.payload, item=item,
+            id=row.id,
+            game="dialect",
+            space=row.space,
+            channel=row.channel,
+            starter=row.starter,
+            starter_name=row.payload.get("starter_name", row.starter),
+            locale=row.locale,
+            started_at=row.started_at,
+            ends_at=row.ends_at,
+            payload=row.payload,
+            item=item,
         )
 
     async def expire(self, row: RoundRow, now: float) -> list[Reply]:
@@ -193,4 +246,6 @@ class DialectGame:
         space = await engine.space(row.space)
         item = (await engine.sentence_bank(row.space)).get(row.secret)
         reference = " / ".join(item.references) if item else "?"
-        return [RoundResult(engine.t(space, "dialect.expired", reference=reference), "dialect", row.id, reference)]
+        return [
+            RoundResult(engine.t(space, "dialect.expired", reference=reference), "dialect", row.id, reference)
+        ]

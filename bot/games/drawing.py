@@ -21,7 +21,15 @@ log = logging.getLogger("catchbot.drawing")
 
 _DIFFICULTY_WORDS = {
     **DIFFICULTIES,
-    "쉬움": 1, "쉬운": 1, "보통": 2, "어려움": 3, "어려운": 3, "1": 1, "2": 2, "3": 3, "medium": 2,
+    "쉬움": 1,
+    "쉬운": 1,
+    "보통": 2,
+    "어려움": 3,
+    "어려운": 3,
+    "1": 1,
+    "2": 2,
+    "3": 3,
+    "medium": 2,
 }
 
 
@@ -72,30 +80,51 @@ class DrawingGame:
             payload = {"uploads": 0, "hint_sent": False, "starter_name": origin.display_name}
             try:
                 round_id = await engine.db.open_round(
-                    space=space.id, channel=origin.channel, game="drawing", starter=origin.user,
-                    secret=word.id, locale=space.locale, payload=payload, started_at=now,
+                    space=space.id,
+                    channel=origin.channel,
+                    game="drawing",
+                    starter=origin.user,
+                    secret=word.id,
+                    locale=space.locale,
+                    payload=payload,
+                    started_at=now,
                     ends_at=now + self.settings.draw_seconds,
                 )
             except RoundAlreadyOpen:
                 return [Say(engine.t(space, "core.round_elsewhere"))]
             active = ActiveRound(
-                id=round_id, game="drawing", space=space.id, channel=origin.channel, starter=origin.user,
-                starter_name=origin.display_name, locale=space.locale, started_at=now,
-                ends_at=now + self.settings.draw_seconds, payload=payload, word=word,
+                id=round_id,
+                game="drawing",
+                space=space.id,
+                channel=origin.channel,
+                starter=origin.user,
+                starter_name=origin.display_name,
+                locale=space.locale,
+                started_at=now,
+                ends_at=now + self.settings.draw_seconds,
+                payload=payload,
+                word=word,
             )
             engine.rounds[active.key] = active
         letters, words = length_of(word, space.locale)
         replies: list[Reply] = [
             Say(
                 engine.t(
-                    space, "draw.started", drawer=neutralise(origin.display_name, limit=40),
+                    space,
+                    "draw.started",
+                    drawer=neutralise(origin.display_name, limit=40),
                     category=engine.t(space, f"categories.{word.category}"),
                     length=engine.t(space, "draw.length", letters=letters, words=words),
-                    seconds=self.settings.draw_seconds, redraws=self.settings.max_redraws,
+                    seconds=self.settings.draw_seconds,
+                    redraws=self.settings.max_redraws,
                 )
             ),
-            Whisper(origin.user, engine.t(space, "draw.secret", word=word.name(space.locale),
-                                          other=word.other_name(space.locale))),
+            Whisper(
+                origin.user,
+                engine.t(
+                    space, "draw.secret", word=word.name(space.locale), other=word.other_name(space.locale)
+                ),
+            ),
         ]
         if not self._ai_on():
             replies.append(Say(engine.t(space, "draw.humans_only")))
@@ -103,8 +132,15 @@ class DrawingGame:
 
     def _running(self, active: ActiveRound, space: Space) -> Say:
         game = self.engine.t(space, f"core.game_{active.game}")
-        return Say(self.engine.t(space, "core.round_running", game=game, starter=neutralise(active.starter_name, 40),
-                                 left=active.left(self.engine.clock())))
+        return Say(
+            self.engine.t(
+                space,
+                "core.round_running",
+                game=game,
+                starter=neutralise(active.starter_name, 40),
+                left=active.left(self.engine.clock()),
+            )
+        )
 
     def _ai_on(self) -> bool:
         return self.engine.gateway is not None and self.engine.gateway.enabled
@@ -117,12 +153,19 @@ class DrawingGame:
             # Pictures are posted in channels all the time; only rounds care about them.
             return []
         if origin.user != active.starter:
-            return [Whisper(origin.user, engine.t(space, "draw.not_drawer", drawer=neutralise(active.starter_name, 40)))]
+            return [
+                Whisper(
+                    origin.user,
+                    engine.t(space, "draw.not_drawer", drawer=neutralise(active.starter_name, 40)),
+                )
+            ]
         if active.payload["uploads"] > self.settings.max_redraws:
             return [Say(engine.t(space, "draw.no_redraws", redraws=self.settings.max_redraws))]
         # Decoding a phone photo takes a while: outside the channel lock, on a thread.
         image = await normalise_upload(
-            event.data, max_side=self.settings.image_max_side, max_bytes=self.settings.upload_max_bytes,
+            event.data,
+            max_side=self.settings.image_max_side,
+            max_bytes=self.settings.upload_max_bytes,
             max_pixels=self.settings.image_max_pixels,
         )
         async with engine.locks.hold(origin.channel_key):
@@ -134,9 +177,18 @@ class DrawingGame:
             number = active.payload["uploads"]
             assert active.word is not None
             drawing_id = await engine.db.add_drawing(
-                round_id=active.id, space=space.id, user=origin.user, upload_no=number, image=image.data,
-                mime=image.mime, width=image.width, height=image.height, word_id=active.word.id,
-                label_en=active.word.en, label_ko=active.word.ko, at=engine.clock(),
+                round_id=active.id,
+                space=space.id,
+                user=origin.user,
+                upload_no=number,
+                image=image.data,
+                mime=image.mime,
+                width=image.width,
+                height=image.height,
+                word_id=active.word.id,
+                label_en=active.word.en,
+                label_ko=active.word.ko,
+                at=engine.clock(),
             )
             await engine.save_payload(active)
             replies: list[Reply] = [
@@ -150,7 +202,9 @@ class DrawingGame:
                     replies.append(Say(engine.t(space, "ai.budget_spent")))
         return replies
 
-    async def _ai_look(self, active: ActiveRound, space: Space, image: NormalisedImage, drawing_id: int) -> None:
+    async def _ai_look(
+        self, active: ActiveRound, space: Space, image: NormalisedImage, drawing_id: int
+    ) -> None:
         from bot.ai.players import AIUnavailable
         from bot.engine import AI_NAME, AI_USER
 
@@ -169,7 +223,9 @@ class DrawingGame:
         await engine.after_model_call(space, "drawing", answer)
         _bank, judge = await engine.bank(space.id)
         verdict = judge.judge(active.word, answer.text)
-        await engine.db.set_drawing_ai(drawing_id, guess=answer.text, model=answer.model, correct=verdict.correct)
+        await engine.db.set_drawing_ai(
+            drawing_id, guess=answer.text, model=answer.model, correct=verdict.correct
+        )
         replies: list[Reply] = engine.take_admin_notices(space.id)
         async with engine.locks.hold(active.key):
             if engine.rounds.get(active.key) is active and not active.closed:
@@ -204,7 +260,10 @@ class DrawingGame:
             return await self._win(active, space, origin.user, origin.display_name, message.text, by_ai=False)
 
     def speed_points(self, active: ActiveRound, now: float) -> int:
-        low, high = self.settings.guess_points_min, max(self.settings.guess_points_max, self.settings.guess_points_min)
+        low, high = (
+            self.settings.guess_points_min,
+            max(self.settings.guess_points_max, self.settings.guess_points_min),
+        )
         share = min(1.0, max(0.0, (active.ends_at - now) / active.duration))
         return low + round((high - low) * share)
 
@@ -230,9 +289,15 @@ class DrawingGame:
         word = active.word
         key = "draw.won_ai" if by_ai else "draw.won"
         text = engine.t(
-            space, key, winner=neutralise(winner_name, 40), guess=neutralise(said, 80),
-            word=word.name(space.locale), other=word.other_name(space.locale), points=points,
-            drawer=neutralise(active.starter_name, 40), drawer_points=drawer_points,
+            space,
+            key,
+            winner=neutralise(winner_name, 40),
+            guess=neutralise(said, 80),
+            word=word.name(space.locale),
+            other=word.other_name(space.locale),
+            points=points,
+            drawer=neutralise(active.starter_name, 40),
+            drawer_points=drawer_points,
         )
         lines = (
             ResultLine(winner_name, neutralise(said, 80), None, points),
@@ -249,9 +314,16 @@ class DrawingGame:
         assert active.word is not None
         return [
             RoundResult(
-                engine.t(space, "draw.skipped", by=neutralise(by, 40), word=active.word.name(space.locale),
-                         other=active.word.other_name(space.locale)),
-                "drawing", active.id, active.word.name(space.locale),
+                engine.t(
+                    space,
+                    "draw.skipped",
+                    by=neutralise(by, 40),
+                    word=active.word.name(space.locale),
+                    other=active.word.other_name(space.locale),
+                ),
+                "drawing",
+                active.id,
+                active.word.name(space.locale),
             )
         ]
 
@@ -266,14 +338,26 @@ class DrawingGame:
         if now < active.ends_at:
             active.payload["hint_sent"] = True
             await engine.save_payload(active)
-            return [Say(engine.t(space, "draw.hint", hint=hint_for(active.word, space.locale), left=active.left(now)))]
+            return [
+                Say(
+                    engine.t(
+                        space, "draw.hint", hint=hint_for(active.word, space.locale), left=active.left(now)
+                    )
+                )
+            ]
         if not await engine.close(active, status="timeout"):
             return []
         return [
             RoundResult(
-                engine.t(space, "draw.timeout", word=active.word.name(space.locale),
-                         other=active.word.other_name(space.locale)),
-                "drawing", active.id, active.word.name(space.locale),
+                engine.t(
+                    space,
+                    "draw.timeout",
+                    word=active.word.name(space.locale),
+                    other=active.word.other_name(space.locale),
+                ),
+                "drawing",
+                active.id,
+                active.word.name(space.locale),
             )
         ]
 
@@ -286,9 +370,17 @@ class DrawingGame:
         if word is None:
             return None
         return ActiveRound(
-            id=row.id, game="drawing", space=row.space, channel=row.channel, starter=row.starter,
-            starter_name=row.payload.get("starter_name", row.starter), locale=row.locale,
-            started_at=row.started_at, ends_at=row.ends_at, payload=row.payload, word=word,
+            id=row.id,
+            game="drawing",
+            space=row.space,
+            channel=row.channel,
+            starter=row.starter,
+            starter_name=row.payload.get("starter_name", row.starter),
+            locale=row.locale,
+            started_at=row.started_at,
+            ends_at=row.ends_at,
+            payload=row.payload,
+            word=word,
         )
 
     async def expire(self, row: RoundRow, now: float) -> list[Reply]:
