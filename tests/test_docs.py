@@ -1,0 +1,32 @@
+"""The README documents every setting and every locale speaks both languages."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+from pydantic import AliasChoices
+
+from bot.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_every_setting_is_in_the_readme() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name, field in Settings.model_fields.items():
+        alias = field.validation_alias
+        env = alias.choices[0] if isinstance(alias, AliasChoices) else f"CATCHBOT_{name.upper()}"
+        assert f"`{env}`" in readme, f"{env} is not documented in README.md"
+
+
+def test_both_locales_have_the_same_keys() -> None:
+    folder = resources.files("bot.locales")
+    english = {p.name for p in folder.joinpath("en").iterdir() if p.name.endswith(".json")}
+    korean = {p.name for p in folder.joinpath("ko").iterdir() if p.name.endswith(".json")}
+    assert english == korean
+    for name in english:
+        en = json.loads(folder.joinpath("en", name).read_text(encoding="utf-8"))
+        ko = json.loads(folder.joinpath("ko", name).read_text(encoding="utf-8"))
+        assert set(en) == set(ko), f"{name}: keys differ: {set(en) ^ set(ko)}"
