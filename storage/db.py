@@ -133,9 +133,7 @@ class Database:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
             except OSError as exc:
-                raise StorageError(
-                    f"cannot create the folder for the database {path}: {exc.strerror}"
-                ) from None
+                raise StorageError(f"cannot create the folder for the database {path}: {exc.strerror}") from None
         try:
             conn = await aiosqlite.connect(str(path), isolation_level=None, timeout=10)
         except sqlite3.Error as exc:
@@ -259,9 +257,7 @@ class Database:
         except sqlite3.IntegrityError as exc:
             raise RoundAlreadyOpen(channel) from exc
 
-    async def update_round(
-        self, round_id: int, *, payload: dict[str, Any], ends_at: float | None = None
-    ) -> None:
+    async def update_round(self, round_id: int, *, payload: dict[str, Any], ends_at: float | None = None) -> None:
         if ends_at is None:
             await self._write_one(
                 "UPDATE rounds SET payload = ? WHERE id = ? AND status = 'open'",
@@ -290,9 +286,7 @@ class Database:
             )
             if cur.rowcount != 1:
                 return False
-            row = await (
-                await conn.execute("SELECT space, game FROM rounds WHERE id = ?", (round_id,))
-            ).fetchone()
+            row = await (await conn.execute("SELECT space, game FROM rounds WHERE id = ?", (round_id,))).fetchone()
             assert row is not None
             space, game = row[0], row[1]
             await conn.executemany(
@@ -307,9 +301,7 @@ class Database:
         return _round(row) if row else None
 
     async def open_rounds(self) -> list[RoundRow]:
-        return [
-            _round(r) for r in await self._fetchall("SELECT * FROM rounds WHERE status = 'open' ORDER BY id")
-        ]
+        return [_round(r) for r in await self._fetchall("SELECT * FROM rounds WHERE status = 'open' ORDER BY id")]
 
     async def add_participant(self, round_id: int, user: str, role: str) -> None:
         await self._write_one(
@@ -317,9 +309,7 @@ class Database:
             (round_id, user, role),
         )
 
-    async def save_dialect_answer(
-        self, round_id: int, user: str, answer: str, score: float, at: float
-    ) -> None:
+    async def save_dialect_answer(self, round_id: int, user: str, answer: str, score: float, at: float) -> None:
         async with self.transaction() as conn:
             await conn.execute(
                 "INSERT INTO dialect_answers (round_id, user_id, answer, score, answered_at) VALUES (?, ?, ?, ?, ?) "
@@ -484,11 +474,11 @@ class Database:
         where, params = _board_filter(space, game, start, end)
         rows = await self._fetchall(
             "WITH totals AS (SELECT l.user_id AS u, sum(l.points) AS total, min(l.id) AS first "
-            f"FROM ledger l WHERE {where} GROUP BY l.user_id HAVING total != 0) "
-            "SELECT (SELECT count(*) FROM totals t2 WHERE t2.total > t.total OR "
-            "(t2.total = t.total AND t2.first < t.first)) + 1, t.total, "
-            "coalesce((SELECT display_name FROM players p WHERE p.space = ? AND p.user_id = t.u), t.u) "
-            "FROM totals t WHERE t.u = ?",
+            f"FROM ledger l WHERE {where} GROUP BY l.user_id HAVING total != 0), "
+            "ranked AS (SELECT u, total, row_number() OVER (ORDER BY total DESC, first) AS place FROM totals) "
+            "SELECT r.place, r.total, "
+            "coalesce((SELECT display_name FROM players p WHERE p.space = ? AND p.user_id = r.u), r.u) "
+            "FROM ranked r WHERE r.u = ?",
             (*params, space, user),
         )
         if not rows:
@@ -512,9 +502,7 @@ class Database:
             "WHERE r.space = ? AND pa.user_id = ? AND r.status != 'open'",
             (space, user),
         )
-        wins = await self._fetchone(
-            "SELECT count(*) FROM rounds WHERE space = ? AND winner = ?", (space, user)
-        )
+        wins = await self._fetchone("SELECT count(*) FROM rounds WHERE space = ? AND winner = ?", (space, user))
         points = await self._fetchone(
             "SELECT coalesce(sum(points), 0) FROM ledger WHERE space = ? AND user_id = ?", (space, user)
         )
@@ -545,9 +533,7 @@ class Database:
         rows = await self._fetchall(f"SELECT data FROM {table} WHERE space = ? ORDER BY {column}", (space,))
         return [json.loads(r[0]) for r in rows]
 
-    async def put_custom_entries(
-        self, table: str, space: str, entries: Iterable[tuple[str, dict[str, Any]]]
-    ) -> int:
+    async def put_custom_entries(self, table: str, space: str, entries: Iterable[tuple[str, dict[str, Any]]]) -> int:
         column = _custom_table(table)
         rows = [(space, key, json.dumps(data, ensure_ascii=False)) for key, data in entries]
         async with self.transaction() as conn:
@@ -584,9 +570,7 @@ def _custom_table(table: str) -> str:
     return columns[table]
 
 
-def _board_filter(
-    space: str, game: str | None, start: float | None, end: float | None
-) -> tuple[str, list[Any]]:
+def _board_filter(space: str, game: str | None, start: float | None, end: float | None) -> tuple[str, list[Any]]:
     where = ["l.space = ?"]
     params: list[Any] = [space]
     if game is not None:
