@@ -21,7 +21,7 @@ from bot.events import ChatMessage, Command, Origin
 from bot.judge import Judge
 from bot.replies import Reply
 from bot.words import default_bank
-from storage import Award, Database
+from storage import Database
 
 
 class NullTransport:
