@@ -136,6 +136,7 @@ class Engine:
         self._sentence_banks: dict[str, DialectBank] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._notices: list[tuple[str, str]] = []
+        self._names: dict[tuple[str, str], str] = {}
         self._ticker: asyncio.Task[None] | None = None
         self._commands: dict[str, Callable[[Command, Space], Awaitable[list[Reply]]]] = {}
         for names, handler in (
@@ -195,11 +196,14 @@ class Engine:
     # --- events ---------------------------------------------------------
     async def handle(self, event: Event) -> list[Reply]:
         origin = event.origin
+        if not isinstance(event, Command) and origin.channel_key not in self.rounds:
+            # Most chat in a busy server happens outside rounds: answer it without touching the database.
+            return []
         space = await self.space(origin.space)
         try:
             if event.event_id and not await self.db.first_sighting(event.event_id, self.clock()):
                 return []
-            await self.db.upsert_player(origin.space, origin.user, origin.display_name)
+            await self._remember_name(origin)
             if isinstance(event, Command):
                 return await self._command(event, space)
             if isinstance(event, ImageUpload):
@@ -212,6 +216,15 @@ class Engine:
             log.exception("failed to handle %s in %s/%s", type(event).__name__, origin.space, origin.channel)
             return [Say(self.t(space, "core.internal_error"))]
         return []
+
+    async def _remember_name(self, origin: Origin) -> None:
+        """Keep display names for boards; written only when a name is new or changed."""
+        key = (origin.space, origin.user)
+        if self._names.get(key) != origin.display_name:
+            await self.db.upsert_player(origin.space, origin.user, origin.display_name)
+            if len(self._names) > 100_000:
+                self._names.clear()
+            self._names[key] = origin.display_name
 
     async def _command(self, command: Command, space: Space) -> list[Reply]:
         handler = self._commands.get(command.name.strip().lower().lstrip("/!"))
@@ -305,9 +318,7 @@ class Engine:
         cached = self._sentence_banks.get(space_id)
         if cached is None:
             base = self._sentences or default_sentences()  # loaded on first use: start-up stays fast
-            extra = [
-                DialectItem.from_dict(d) for d in await self.db.custom_entries("custom_dialect", space_id)
-            ]
+            extra = [DialectItem.from_dict(d) for d in await self.db.custom_entries("custom_dialect", space_id)]
             cached = base.with_extra(extra) if extra else base
             self._sentence_banks[space_id] = cached
         return cached
@@ -351,9 +362,7 @@ class Engine:
     async def ai_budget_left(self, space: Space) -> bool:
         start, end = day_bounds(self.clock(), space.zone)
         used = await self.db.usage_summary(space.id, start, end)
-        return (
-            used.calls < self.settings.daily_call_budget and used.cost_usd < self.settings.daily_cost_budget
-        )
+        return used.calls < self.settings.daily_call_budget and used.cost_usd < self.settings.daily_cost_budget
 
     async def after_model_call(self, space: Space, game: str, answer: ModelAnswer) -> None:
         """Count the call and, once per space and model, tell admins a model was retired."""
@@ -362,9 +371,7 @@ class Engine:
             key = f"notified.retired.{answer.retired_model}"
             if await self.db.get_setting(space.id, key) is None:
                 await self.db.set_setting(space.id, key, str(int(self.clock())))
-                note = self.t(
-                    space, "core.model_retired", model=answer.retired_model, fallback=answer.model, game=game
-                )
+                note = self.t(space, "core.model_retired", model=answer.retired_model, fallback=answer.model, game=game)
                 self._notices.append((space.id, note))
 
     def take_admin_notices(self, space_id: str) -> list[Reply]:
