@@ -20,7 +20,6 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -30,11 +29,15 @@ from bot.dialect.bank import DialectBank, DialectItem
 from bot.dialect.bank import default_bank as default_sentences
 from bot.errors import UserError
 from bot.events import ChatMessage, Command, Event, ImageUpload, Origin
+from bot.games.dialect import DialectGame
+from bot.games.drawing import DrawingGame
+from bot.info import InfoCommands
 from bot.judge import Judge
 from bot.locks import KeyedLocks
 from bot.periods import day_bounds
 from bot.replies import AdminNotice, Reply, Say
-from bot.words import Word, WordBank
+from bot.rounds import ActiveRound, Space
+from bot.words import WordBank
 from bot.words import default_bank as default_words
 from storage import Award, Database
 
@@ -43,61 +46,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("catchbot.engine")
 
-AI_USER = "catchbot:ai"
-AI_NAME = "AI"
-
 
 class Transport(Protocol):
     """How the engine speaks up on its own (hints, time-outs, AI answers)."""
 
     async def deliver(self, space: str, channel: str, replies: Sequence[Reply]) -> None: ...
-
-
-@dataclass(slots=True)
-class Space:
-    """A space's effective settings: its own values over the global ones over the environment."""
-
-    id: str
-    locale: str
-    zone: ZoneInfo
-    values: dict[str, str]
-
-    def model(self, settings: Settings, game: str) -> str:
-        return self.values.get(f"model.{game}") or settings.model_config_for(game).model  # type: ignore[arg-type]
-
-    @property
-    def collecting(self) -> bool:
-        return self.values.get("collect_drawings") == "on"
-
-
-@dataclass(slots=True)
-class ActiveRound:
-    id: int
-    game: str
-    space: str
-    channel: str
-    starter: str
-    starter_name: str
-    locale: str
-    started_at: float
-    ends_at: float
-    payload: dict[str, Any]
-    word: Word | None = None
-    item: DialectItem | None = None
-    last_guess: dict[str, float] = field(default_factory=dict)
-    guessers: set[str] = field(default_factory=set)
-    closed: bool = False
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.space, self.channel)
-
-    @property
-    def duration(self) -> float:
-        return max(self.ends_at - self.started_at, 1e-9)
-
-    def left(self, now: float) -> int:
-        return max(0, round(self.ends_at - now))
 
 
 class Engine:
@@ -114,10 +67,6 @@ class Engine:
         sentences: DialectBank | None = None,
         tick_interval: float = 0.5,
     ) -> None:
-        from bot.games.dialect import DialectGame
-        from bot.games.drawing import DrawingGame
-        from bot.info import InfoCommands
-
         self.settings = settings
         self.db = db
         self.transport = transport

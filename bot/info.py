@@ -10,11 +10,12 @@ from bot.errors import UserError
 from bot.events import Command
 from bot.periods import day_bounds, is_period_word, parse_period
 from bot.replies import BoardRow, Leaderboard, Reply, Say
+from bot.rounds import Space
 from bot.safety import neutralise
 from bot.words import CATEGORIES, Word
 
 if TYPE_CHECKING:
-    from bot.engine import Engine, Space
+    from bot.engine import Engine
 
 GAME_WORDS = {
     "drawing": "drawing",
@@ -66,9 +67,7 @@ class InfoCommands:
             lines.append(engine.t(space, "core.board_empty"))
         for row in rows:
             lines.append(
-                engine.t(
-                    space, "core.board_row", rank=row.rank, name=neutralise(row.name, 40), points=row.points
-                )
+                engine.t(space, "core.board_row", rank=row.rank, name=neutralise(row.name, 40), points=row.points)
             )
         if mine is not None:
             lines.append(engine.t(space, "core.board_you", rank=mine.rank, points=mine.points))
@@ -140,9 +139,7 @@ class InfoCommands:
         if not _MODEL_ID.match(value):
             raise UserError("core.bad_model_id", value=neutralise(value, 40))
         await engine.db.set_setting(space.id, f"model.{game}", value)
-        return [
-            Say(engine.t(space, "core.model_set", game=engine.t(space, f"core.game_{game}"), model=value))
-        ]
+        return [Say(engine.t(space, "core.model_set", game=engine.t(space, f"core.game_{game}"), model=value))]
 
     # --- usage ------------------------------------------------------------
     async def usage(self, command: Command, space: Space) -> list[Reply]:
@@ -245,13 +242,7 @@ class InfoCommands:
             word = Word(word_id, category, int(difficulty), en, ko)
             await engine.db.put_custom_entries("custom_words", space.id, [(word.id, word.to_dict())])
             engine.forget_bank(space.id)
-            return [
-                Say(
-                    engine.t(
-                        space, "core.word_added", en=neutralise(en, 40), ko=neutralise(ko, 20), id=word.id
-                    )
-                )
-            ]
+            return [Say(engine.t(space, "core.word_added", en=neutralise(en, 40), ko=neutralise(ko, 20), id=word.id))]
         if action in ("remove", "delete", "삭제") and len(command.args) == 2:
             removed = await engine.db.delete_custom_entry("custom_words", space.id, command.args[1])
             engine.forget_bank(space.id)

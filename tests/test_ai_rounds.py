@@ -13,8 +13,9 @@ from PIL import Image
 
 from bot.ai.client import make_client
 from bot.ai.players import ModelGateway
-from bot.engine import AI_USER, Engine
+from bot.engine import Engine
 from bot.replies import AdminNotice, RoundResult
+from bot.rounds import AI_USER
 from storage import Database
 from tests.helpers import FakeClock, RecordingTransport, chat, command, upload
 from tests.stubs.openai_server import OpenAIStub
@@ -124,13 +125,9 @@ async def test_wrong_ai_guess_is_shown_and_humans_can_still_win(
     assert [r[0] for r in await ledger(db)] == ["bob", "alice"]
 
 
-async def test_space_model_override_is_sent(
-    make_engine, stub: OpenAIStub, transport: RecordingTransport
-) -> None:
+async def test_space_model_override_is_sent(make_engine, stub: OpenAIStub, transport: RecordingTransport) -> None:
     engine = await make_engine(transport)
-    set_reply = await engine.handle(
-        command("model", "drawing", "ft:gpt-4o-2024-08-06:org:canvas:abc", admin=True)
-    )
+    set_reply = await engine.handle(command("model", "drawing", "ft:gpt-4o-2024-08-06:org:canvas:abc", admin=True))
     assert "ft:gpt-4o-2024-08-06:org:canvas:abc" in set_reply[0].text
     refused = await engine.handle(command("model", "drawing", "other", user="bob"))
     assert "Only admins" in refused[0].text
@@ -156,8 +153,7 @@ async def test_retired_model_falls_back_and_admins_hear_once(
     notices = [r for _, _, r in transport.sent if isinstance(r, AdminNotice)]
     assert len(notices) == 1
     assert (
-        engine.settings.drawing_model in notices[0].text
-        and engine.settings.drawing_fallback_model in notices[0].text
+        engine.settings.drawing_model in notices[0].text and engine.settings.drawing_fallback_model in notices[0].text
     )
     models = [b["model"] for b in stub.chat_requests()]
     assert models[-1] == engine.settings.drawing_fallback_model
@@ -231,9 +227,7 @@ async def test_ai_only_points_are_capped_per_day(
     assert [r[1] for r in await ledger(db) if r[2] == "drawer_ai"][-1] == 5  # a new day
 
 
-async def test_daily_budget_makes_the_ai_sit_out(
-    make_engine, stub: OpenAIStub, transport: RecordingTransport
-) -> None:
+async def test_daily_budget_makes_the_ai_sit_out(make_engine, stub: OpenAIStub, transport: RecordingTransport) -> None:
     engine = await make_engine(transport, daily_call_budget=1)
     await start_drawing(engine)
     stub.chat_reply = answering("a lamp")

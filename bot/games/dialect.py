@@ -12,11 +12,12 @@ from bot.dialect.scoring import points_for, score_answer
 from bot.errors import UserError
 from bot.events import ChatMessage, Command
 from bot.replies import Ack, Reply, ResultLine, RoundResult, Say
+from bot.rounds import AI_NAME, AI_USER, ActiveRound, Space
 from bot.safety import neutralise
 from storage import Award, RoundAlreadyOpen, RoundRow
 
 if TYPE_CHECKING:
-    from bot.engine import ActiveRound, Engine, Space
+    from bot.engine import Engine
 
 log = logging.getLogger("catchbot.dialect")
 RECENT = 30  # sentences a channel does not see again soon
@@ -35,8 +36,6 @@ class DialectGame:
         return REGION_NAMES[region]["ko" if locale == "ko" else "en"]
 
     async def start(self, command: Command, space: Space) -> list[Reply]:
-        from bot.engine import ActiveRound
-
         engine, origin = self.engine, command.origin
         try:
             region = parse_region(" ".join(command.args))
@@ -115,9 +114,7 @@ class DialectGame:
             return
         await engine.after_model_call(space, "dialect", answer)
         # chrF over a short sentence is cheap, but it is CPU work: keep it off the loop.
-        score = await asyncio.to_thread(
-            score_answer, answer.text, active.item.dialect, active.item.references
-        )
+        score = await asyncio.to_thread(score_answer, answer.text, active.item.dialect, active.item.references)
         async with engine.locks.hold(active.key):
             if engine.rounds.get(active.key) is active and not active.closed:
                 active.payload["ai"] = {"text": answer.text, "score": score, "model": answer.model}
@@ -148,8 +145,6 @@ class DialectGame:
         return await self._close(active, status=status, by=by)
 
     async def _close(self, active: ActiveRound, *, status: str, by: str | None = None) -> list[Reply]:
-        from bot.engine import AI_NAME, AI_USER
-
         engine = self.engine
         space = await engine.space(active.space)
         item = active.item
@@ -220,24 +215,8 @@ class DialectGame:
         return "\n".join(parts)
 
     async def revive(self, row: RoundRow) -> ActiveRound | None:
-        from bot.engine import ActiveRound
-
         item = (await self.engine.sentence_bank(row.space)).get(row.secret)
-        if item is None:
-            return None
-        return ActiveRound(
-            id=row.id,
-            game="dialect",
-            space=row.space,
-            channel=row.channel,
-            starter=row.starter,
-            starter_name=row.payload.get("starter_name", row.starter),
-            locale=row.locale,
-            started_at=row.started_at,
-            ends_at=row.ends_at,
-            payload=row.payload,
-            item=item,
-        )
+        return None if item is None else ActiveRound.from_row(row, item=item)
 
     async def expire(self, row: RoundRow, now: float) -> list[Reply]:
         engine = self.engine
@@ -246,6 +225,4 @@ class DialectGame:
         space = await engine.space(row.space)
         item = (await engine.sentence_bank(row.space)).get(row.secret)
         reference = " / ".join(item.references) if item else "?"
-        return [
-            RoundResult(engine.t(space, "dialect.expired", reference=reference), "dialect", row.id, reference)
-        ]
+        return [RoundResult(engine.t(space, "dialect.expired", reference=reference), "dialect", row.id, reference)]

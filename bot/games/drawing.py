@@ -10,12 +10,13 @@ from bot.errors import UserError
 from bot.events import ChatMessage, Command, ImageUpload
 from bot.periods import day_bounds
 from bot.replies import Reply, ResultLine, RoundResult, Say, Whisper
+from bot.rounds import AI_NAME, AI_USER, ActiveRound, Space
 from bot.safety import neutralise
 from bot.words import DIFFICULTIES, Word
 from storage import Award, RoundAlreadyOpen, RoundRow
 
 if TYPE_CHECKING:
-    from bot.engine import ActiveRound, Engine, Space
+    from bot.engine import Engine
 
 log = logging.getLogger("catchbot.drawing")
 
@@ -66,8 +67,6 @@ class DrawingGame:
 
     # --- start ----------------------------------------------------------
     async def start(self, command: Command, space: Space) -> list[Reply]:
-        from bot.engine import ActiveRound
-
         engine, origin = self.engine, command.origin
         difficulty = parse_difficulty(command.args)
         async with engine.locks.hold(origin.channel_key):
@@ -121,9 +120,7 @@ class DrawingGame:
             ),
             Whisper(
                 origin.user,
-                engine.t(
-                    space, "draw.secret", word=word.name(space.locale), other=word.other_name(space.locale)
-                ),
+                engine.t(space, "draw.secret", word=word.name(space.locale), other=word.other_name(space.locale)),
             ),
         ]
         if not self._ai_on():
@@ -202,11 +199,8 @@ class DrawingGame:
                     replies.append(Say(engine.t(space, "ai.budget_spent")))
         return replies
 
-    async def _ai_look(
-        self, active: ActiveRound, space: Space, image: NormalisedImage, drawing_id: int
-    ) -> None:
+    async def _ai_look(self, active: ActiveRound, space: Space, image: NormalisedImage, drawing_id: int) -> None:
         from bot.ai.players import AIUnavailable
-        from bot.engine import AI_NAME, AI_USER
 
         engine = self.engine
         assert engine.gateway is not None and active.word is not None
@@ -223,9 +217,7 @@ class DrawingGame:
         await engine.after_model_call(space, "drawing", answer)
         _bank, judge = await engine.bank(space.id)
         verdict = judge.judge(active.word, answer.text)
-        await engine.db.set_drawing_ai(
-            drawing_id, guess=answer.text, model=answer.model, correct=verdict.correct
-        )
+        await engine.db.set_drawing_ai(drawing_id, guess=answer.text, model=answer.model, correct=verdict.correct)
         replies: list[Reply] = engine.take_admin_notices(space.id)
         async with engine.locks.hold(active.key):
             if engine.rounds.get(active.key) is active and not active.closed:
@@ -338,13 +330,7 @@ class DrawingGame:
         if now < active.ends_at:
             active.payload["hint_sent"] = True
             await engine.save_payload(active)
-            return [
-                Say(
-                    engine.t(
-                        space, "draw.hint", hint=hint_for(active.word, space.locale), left=active.left(now)
-                    )
-                )
-            ]
+            return [Say(engine.t(space, "draw.hint", hint=hint_for(active.word, space.locale), left=active.left(now)))]
         if not await engine.close(active, status="timeout"):
             return []
         return [
@@ -363,25 +349,9 @@ class DrawingGame:
 
     # --- restarts -------------------------------------------------------
     async def revive(self, row: RoundRow) -> ActiveRound | None:
-        from bot.engine import ActiveRound
-
         bank, _judge = await self.engine.bank(row.space)
         word = bank.get(row.secret)
-        if word is None:
-            return None
-        return ActiveRound(
-            id=row.id,
-            game="drawing",
-            space=row.space,
-            channel=row.channel,
-            starter=row.starter,
-            starter_name=row.payload.get("starter_name", row.starter),
-            locale=row.locale,
-            started_at=row.started_at,
-            ends_at=row.ends_at,
-            payload=row.payload,
-            word=word,
-        )
+        return None if word is None else ActiveRound.from_row(row, word=word)
 
     async def expire(self, row: RoundRow, now: float) -> list[Reply]:
         engine = self.engine
