@@ -147,9 +147,10 @@ async def _import_dialect(args: argparse.Namespace, settings: Settings) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
-    if args.command is None:
-        args = parser.parse_args(["run", *(argv or [])])
+    if args.command is None:  # plain `catchbot [--db X]` starts the bot
+        args = parser.parse_args([*argv, "run"])
     handler: Callable[..., Any] = args.handler
     try:
         overrides = {"db_path": args.db} if args.db else {}

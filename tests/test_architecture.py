@@ -1,0 +1,23 @@
+"""The core stays platform-neutral: nothing under bot/ or storage/ imports a chat platform."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PLATFORMS = ("discord", "slack_bolt", "slack_sdk")
+
+
+def test_core_never_imports_a_platform() -> None:
+    offenders = []
+    for folder in ("bot", "storage"):
+        for path in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = []
+                if isinstance(node, ast.Import):
+                    names = [alias.name for alias in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.module:
+                    names = [node.module]
+                offenders += [f"{path.relative_to(ROOT)}: {n}" for n in names if n.split(".")[0] in PLATFORMS]
+    assert offenders == []
