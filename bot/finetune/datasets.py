@@ -40,6 +40,15 @@ def valid_path_for(out: Path) -> Path:
     return out.with_name(f"{name}.valid.jsonl")
 
 
+def _valid_target(out: Path, valid_out: Path | None, valid_fraction: float) -> Path | None:
+    """Where validation examples go: nowhere at fraction 0, else the given path or one beside ``out``."""
+    if not 0 <= valid_fraction < 1:
+        raise FinetuneError("--valid-fraction must be at least 0 and below 1.")
+    if valid_fraction == 0:
+        return None
+    return valid_out if valid_out is not None else valid_path_for(out)
+
+
 def goes_to_valid(key: str, fraction: float, seed: int) -> bool:
     """Deterministic split: a stable hash of (seed, key) mapped to [0, 1)."""
     if fraction <= 0:
@@ -124,12 +133,7 @@ def build_dialect(
     from bot.dialect.aihub import ImportStats, iter_label_files, iter_pairs
 
     paths = [Path(p) for p in paths]
-    if not 0 <= valid_fraction < 1:
-        raise FinetuneError("--valid-fraction must be at least 0 and below 1.")
-    if valid_fraction > 0 and valid_out is None:
-        valid_out = valid_path_for(out)
-    if valid_fraction == 0:
-        valid_out = None
+    valid_out = _valid_target(out, valid_out, valid_fraction)
     total_files = sum(1 for _ in iter_label_files(paths))  # paths only: cheap, and gives the bar an end
     stats = ImportStats()
     bar = ProgressBar(total_files, "label files", stream=progress)
@@ -216,12 +220,7 @@ async def build_drawings(
     import storage
     from bot.ai.players import drawing_messages
 
-    if not 0 <= valid_fraction < 1:
-        raise FinetuneError("--valid-fraction must be at least 0 and below 1.")
-    if valid_fraction > 0 and valid_out is None:
-        valid_out = valid_path_for(out)
-    if valid_fraction == 0:
-        valid_out = None
+    valid_out = _valid_target(out, valid_out, valid_fraction)
     skipped: Counter[str] = Counter()
     seen = 0
     bar = ProgressBar(None, "drawings", stream=progress)
