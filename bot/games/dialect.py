@@ -166,7 +166,7 @@ class DialectGame:
         if ai and scoring:
             await engine.db.upsert_player(space.id, AI_USER, AI_NAME, is_ai=True)
             awards.append(Award(AI_USER, ai_points, "ai_dialect"))
-        final = status if answers or status != "won" else "timeout"
+        final = "timeout" if status == "won" and winner is None else status
         if not await engine.close(active, status=final, winner=winner, awards=awards):
             return []
         text = self._result_text(space, item, lines, ai, ai_points, by)
