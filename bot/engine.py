@@ -37,7 +37,7 @@ from bot.locks import KeyedLocks
 from bot.periods import day_bounds
 from bot.replies import AdminNotice, Reply, Say
 from bot.rounds import ActiveRound, Space
-from bot.words import WordBank
+from bot.words import Word, WordBank
 from bot.words import default_bank as default_words
 from storage import Award, Database
 
@@ -245,9 +245,7 @@ class Engine:
     async def bank(self, space_id: str) -> tuple[WordBank, Judge]:
         cached = self._banks.get(space_id)
         if cached is None:
-            from bot.words import Word as _Word
-
-            extra = [_Word.from_dict(d) for d in await self.db.custom_entries("custom_words", space_id)]
+            extra = [Word.from_dict(d) for d in await self.db.custom_entries("custom_words", space_id)]
             bank = self.words.with_extra(extra) if extra else self.words
             cached = (bank, self._judge_for(bank))
             self._banks[space_id] = cached
@@ -291,6 +289,52 @@ class Engine:
             await self.transport.deliver(key[0], key[1], replies)
         except Exception:
             log.exception("could not deliver %d replies to %s/%s", len(replies), *key)
+
+    async def open_round(
+        self,
+        origin: Origin,
+        space: Space,
+        game: str,
+        *,
+        secret: str,
+        seconds: int,
+        payload: dict[str, Any],
+        word: Word | None = None,
+        item: DialectItem | None = None,
+    ) -> ActiveRound:
+        """Record a new round and make it the channel's (caller holds the channel lock).
+
+        Raises :class:`storage.RoundAlreadyOpen` when another process opened one first.
+        """
+        now = self.clock()
+        payload = {"starter_name": origin.display_name, **payload}
+        round_id = await self.db.open_round(
+            space=space.id,
+            channel=origin.channel,
+            game=game,
+            starter=origin.user,
+            secret=secret,
+            locale=space.locale,
+            payload=payload,
+            started_at=now,
+            ends_at=now + seconds,
+        )
+        active = ActiveRound(
+            id=round_id,
+            game=game,
+            space=space.id,
+            channel=origin.channel,
+            starter=origin.user,
+            starter_name=origin.display_name,
+            locale=space.locale,
+            started_at=now,
+            ends_at=now + seconds,
+            payload=payload,
+            word=word,
+            item=item,
+        )
+        self.rounds[active.key] = active
+        return active
 
     async def close(
         self, active: ActiveRound, *, status: str, winner: str | None = None, awards: Sequence[Award] = ()

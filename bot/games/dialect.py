@@ -49,37 +49,18 @@ class DialectGame:
             recent = self._recent.setdefault(origin.channel_key, deque(maxlen=RECENT))
             item = bank.pick(engine.rng, region, exclude=recent)
             recent.append(item.id)
-            now = engine.clock()
-            ends = now + self.settings.dialect_seconds
-            payload: dict[str, Any] = {"starter_name": origin.display_name, "ai": None}
             try:
-                round_id = await engine.db.open_round(
-                    space=space.id,
-                    channel=origin.channel,
-                    game="dialect",
-                    starter=origin.user,
+                active = await engine.open_round(
+                    origin,
+                    space,
+                    "dialect",
                     secret=item.id,
-                    locale=space.locale,
-                    payload=payload,
-                    started_at=now,
-                    ends_at=ends,
+                    seconds=self.settings.dialect_seconds,
+                    payload={"ai": None},
+                    item=item,
                 )
             except RoundAlreadyOpen:
                 return [Say(engine.t(space, "core.round_elsewhere"))]
-            active = ActiveRound(
-                id=round_id,
-                game="dialect",
-                space=space.id,
-                channel=origin.channel,
-                starter=origin.user,
-                starter_name=origin.display_name,
-                locale=space.locale,
-                started_at=now,
-                ends_at=ends,
-                payload=payload,
-                item=item,
-            )
-            engine.rounds[active.key] = active
         replies: list[Reply] = [
             Say(
                 engine.t(

@@ -75,36 +75,18 @@ class DrawingGame:
                 return [self._running(running, space)]
             bank, _judge = await engine.bank(space.id)
             word = bank.pick(engine.rng, difficulty)
-            now = engine.clock()
-            payload = {"uploads": 0, "hint_sent": False, "starter_name": origin.display_name}
             try:
-                round_id = await engine.db.open_round(
-                    space=space.id,
-                    channel=origin.channel,
-                    game="drawing",
-                    starter=origin.user,
+                await engine.open_round(
+                    origin,
+                    space,
+                    "drawing",
                     secret=word.id,
-                    locale=space.locale,
-                    payload=payload,
-                    started_at=now,
-                    ends_at=now + self.settings.draw_seconds,
+                    seconds=self.settings.draw_seconds,
+                    payload={"uploads": 0, "hint_sent": False},
+                    word=word,
                 )
             except RoundAlreadyOpen:
                 return [Say(engine.t(space, "core.round_elsewhere"))]
-            active = ActiveRound(
-                id=round_id,
-                game="drawing",
-                space=space.id,
-                channel=origin.channel,
-                starter=origin.user,
-                starter_name=origin.display_name,
-                locale=space.locale,
-                started_at=now,
-                ends_at=now + self.settings.draw_seconds,
-                payload=payload,
-                word=word,
-            )
-            engine.rounds[active.key] = active
         letters, words = length_of(word, space.locale)
         replies: list[Reply] = [
             Say(
