@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 GAMES = ("drawing", "dialect")
 Game = Literal["drawing", "dialect"]
@@ -251,6 +252,11 @@ def load_settings(env_file: str | os.PathLike[str] | None = ".env", **overrides:
     """Read the settings, turning pydantic's report into one readable line."""
     try:
         return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except SettingsError as exc:
+        # pydantic-settings decodes JSON-valued settings itself and names the field in its message.
+        field = re.search(r'field "(\w+)"', str(exc))
+        name = _env_name((field.group(1),)) if field else "a setting"
+        raise ConfigError(f"Setting {name} is invalid: it must be valid JSON") from None
     except ValidationError as exc:
         err = exc.errors()[0]
         value = err.get("input")
