@@ -45,9 +45,7 @@ def _build_parser() -> argparse.ArgumentParser:
     bank_sub = bank.add_subparsers(dest="bank_command", metavar="ACTION", required=True)
     load = bank_sub.add_parser("import-dialect", help="load AI-Hub dialect label files into a space's bank")
     load.add_argument("paths", nargs="+", type=Path)
-    load.add_argument(
-        "--space", default="console", help="the space (Discord guild id, Slack team id, console)"
-    )
+    load.add_argument("--space", default="console", help="the space (Discord guild id, Slack team id, console)")
     load.add_argument("--region", help="region for files whose region cannot be told from their path")
     load.add_argument("--source", choices=("dialect", "pronunciation"), default="dialect")
     load.add_argument("--limit", type=int, default=5000, help="at most this many sentences (default 5000)")

@@ -24,9 +24,7 @@ Game = Literal["drawing", "dialect"]
 DEFAULT_DRAWING_SYSTEM_PROMPT = (
     "You are given a image file. This image is not real picture. It is a simple drawing, drawn by Canvas API."
 )
-DEFAULT_DRAWING_USER_PROMPT = (
-    "What's in this image? Answer with the single thing it shows, within 30 characters."
-)
+DEFAULT_DRAWING_USER_PROMPT = "What's in this image? Answer with the single thing it shows, within 30 characters."
 DEFAULT_DIALECT_SYSTEM_PROMPT = (
     "다음은 한국어를 소리 나는 대로 적은 것입니다. 만약 이것이 방언이라면 표준어로 바꾸세요."
 )

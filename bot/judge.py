@@ -97,6 +97,7 @@ def normalise(text: str) -> str:
 
 # --------------------------------------------------------------------------- Hangul helpers
 
+
 def _is_syllable(ch: str) -> bool:
     return "가" <= ch <= "힣"
 
@@ -165,23 +166,128 @@ def _deletes(text: str) -> set[str]:
 # from the end (longest first, up to two layers: 사과였나요 is rare, 사과도요 is not).
 _ENDINGS = (
     # guesses phrased as "I think it is X"
-    "인것같아요", "인것같아", "인것같은데", "인것같네요", "인거같아요", "인거같아", "인거같은데",
-    "것같아요", "거같아요", "것같아", "거같아", "같은데요", "같은데", "같아요", "같아", "같네요",
-    "같네", "같습니다", "같음", "같다", "인듯해요", "인듯해", "인듯요", "인듯", "일듯",
-    "아닐까요", "아닐까", "아닌가요", "아닌가",
+    "인것같아요",
+    "인것같아",
+    "인것같은데",
+    "인것같네요",
+    "인거같아요",
+    "인거같아",
+    "인거같은데",
+    "것같아요",
+    "거같아요",
+    "것같아",
+    "거같아",
+    "같은데요",
+    "같은데",
+    "같아요",
+    "같아",
+    "같네요",
+    "같네",
+    "같습니다",
+    "같음",
+    "같다",
+    "인듯해요",
+    "인듯해",
+    "인듯요",
+    "인듯",
+    "일듯",
+    "아닐까요",
+    "아닐까",
+    "아닌가요",
+    "아닌가",
     # copula + sentence endings
-    "이었어요", "였어요", "이었어", "였어", "이었다", "였다", "이에요", "이예요", "예요", "에요",
-    "입니다", "입니까", "이다", "다", "이야", "야", "이요", "요", "인가요", "인가", "인지요",
-    "인지", "인가봐요", "인가봐", "인가보다", "일까요", "일까", "일걸요", "일걸", "일지도",
-    "일거야", "일거예요", "이네요", "네요", "이네", "네", "이지요", "지요", "이지", "지", "이죠",
-    "죠", "이잖아요", "잖아요", "이잖아", "잖아", "이구나", "구나", "이군요", "군요", "이라고",
-    "라고", "이래요", "래요", "이지롱", "지롱", "이당", "당", "임", "이임", "이냐", "냐",
-    "인데요", "인데", "이고", "고",
+    "이었어요",
+    "였어요",
+    "이었어",
+    "였어",
+    "이었다",
+    "였다",
+    "이에요",
+    "이예요",
+    "예요",
+    "에요",
+    "입니다",
+    "입니까",
+    "이다",
+    "다",
+    "이야",
+    "야",
+    "이요",
+    "요",
+    "인가요",
+    "인가",
+    "인지요",
+    "인지",
+    "인가봐요",
+    "인가봐",
+    "인가보다",
+    "일까요",
+    "일까",
+    "일걸요",
+    "일걸",
+    "일지도",
+    "일거야",
+    "일거예요",
+    "이네요",
+    "네요",
+    "이네",
+    "네",
+    "이지요",
+    "지요",
+    "이지",
+    "지",
+    "이죠",
+    "죠",
+    "이잖아요",
+    "잖아요",
+    "이잖아",
+    "잖아",
+    "이구나",
+    "구나",
+    "이군요",
+    "군요",
+    "이라고",
+    "라고",
+    "이래요",
+    "래요",
+    "이지롱",
+    "지롱",
+    "이당",
+    "당",
+    "임",
+    "이임",
+    "이냐",
+    "냐",
+    "인데요",
+    "인데",
+    "이고",
+    "고",
     # particles
-    "이랑", "랑", "이", "가", "은", "는", "을", "를", "도", "와", "과", "하고", "에", "의",
-    "으로", "로", "만", "처럼", "이나", "나", "한테", "에게",
+    "이랑",
+    "랑",
+    "이",
+    "가",
+    "은",
+    "는",
+    "을",
+    "를",
+    "도",
+    "와",
+    "과",
+    "하고",
+    "에",
+    "의",
+    "으로",
+    "로",
+    "만",
+    "처럼",
+    "이나",
+    "나",
+    "한테",
+    "에게",
     # 사과인 것 같아요 / 사과일 수도: "인"/"일" only when a 것/거/듯/수/지 word follows (개인 ≠ 개)
-    "인", "일",
+    "인",
+    "일",
 )
 _NEEDS_NOUN_AFTER = frozenset({"인", "일"})
 _NOUN_AFTER_STARTS = ("것", "거", "듯", "수", "지", "줄")
@@ -189,11 +295,52 @@ _NOUN_AFTER_STARTS = ("것", "거", "듯", "수", "지", "줄")
 # 새로 (newly), 달다 (sweet) must not become 차 / 새 / 달.
 _MONO_ENDINGS = frozenset(
     {
-        "이", "가", "은", "는", "을", "를", "도", "랑", "이랑", "와", "과", "하고", "에게", "한테",
-        "처럼", "요", "야", "이야", "임", "예요",
-        "이에요", "에요", "이예요", "입니다", "이다", "인가요", "인가", "일까", "일까요", "이네", "네요",
-        "이네요", "이지", "죠", "이죠", "인듯", "인듯요", "같아요", "같아", "같은데", "인것같아요",
-        "인거같아요", "것같아요", "거같아요", "아닐까", "아닐까요",
+        "이",
+        "가",
+        "은",
+        "는",
+        "을",
+        "를",
+        "도",
+        "랑",
+        "이랑",
+        "와",
+        "과",
+        "하고",
+        "에게",
+        "한테",
+        "처럼",
+        "요",
+        "야",
+        "이야",
+        "임",
+        "예요",
+        "이에요",
+        "에요",
+        "이예요",
+        "입니다",
+        "이다",
+        "인가요",
+        "인가",
+        "일까",
+        "일까요",
+        "이네",
+        "네요",
+        "이네요",
+        "이지",
+        "죠",
+        "이죠",
+        "인듯",
+        "인듯요",
+        "같아요",
+        "같아",
+        "같은데",
+        "인것같아요",
+        "인거같아요",
+        "것같아요",
+        "거같아요",
+        "아닐까",
+        "아닐까요",
     }
 )
 _ENDINGS_BY_LAST: dict[str, tuple[str, ...]] = {}
@@ -204,14 +351,82 @@ for _e in sorted(set(_ENDINGS), key=len, reverse=True):
 # deciding whether the guess is exactly a name.
 _FILLERS = frozenset(
     {
-        "것", "거", "거예요", "거에요", "거야", "거다", "것이다", "것입니다", "수도",
-        "같아요", "같아", "같은데", "같은데요", "같네", "같네요", "같습니다", "같음", "같다",
-        "같기도", "인듯", "듯", "듯요", "듯해", "듯해요", "인가", "인가요", "아닐까", "아닐까요",
-        "아닌가", "아닌가요", "입니다", "이에요", "예요", "에요", "이야", "야", "요", "임", "일까",
-        "일까요", "일지도", "몰라", "몰라요", "모르겠다", "모르겠어요", "맞죠", "맞지", "맞나",
-        "맞나요", "맞아", "인것같아요", "것같아요", "거같아요", "것같아", "거같아", "보여요",
-        "보이네요", "보임", "보인다", "보여", "느낌", "정답", "ㅋㅋ", "ㅎㅎ", "ㅋㅋㅋ", "ㅎㅎㅎ",
-        "maybe", "probably", "perhaps", "i", "think", "guess", "right", "lol", "im", "sure",
+        "것",
+        "거",
+        "거예요",
+        "거에요",
+        "거야",
+        "거다",
+        "것이다",
+        "것입니다",
+        "수도",
+        "같아요",
+        "같아",
+        "같은데",
+        "같은데요",
+        "같네",
+        "같네요",
+        "같습니다",
+        "같음",
+        "같다",
+        "같기도",
+        "인듯",
+        "듯",
+        "듯요",
+        "듯해",
+        "듯해요",
+        "인가",
+        "인가요",
+        "아닐까",
+        "아닐까요",
+        "아닌가",
+        "아닌가요",
+        "입니다",
+        "이에요",
+        "예요",
+        "에요",
+        "이야",
+        "야",
+        "요",
+        "임",
+        "일까",
+        "일까요",
+        "일지도",
+        "몰라",
+        "몰라요",
+        "모르겠다",
+        "모르겠어요",
+        "맞죠",
+        "맞지",
+        "맞나",
+        "맞나요",
+        "맞아",
+        "인것같아요",
+        "것같아요",
+        "거같아요",
+        "것같아",
+        "거같아",
+        "보여요",
+        "보이네요",
+        "보임",
+        "보인다",
+        "보여",
+        "느낌",
+        "정답",
+        "ㅋㅋ",
+        "ㅎㅎ",
+        "ㅋㅋㅋ",
+        "ㅎㅎㅎ",
+        "maybe",
+        "probably",
+        "perhaps",
+        "i",
+        "think",
+        "guess",
+        "right",
+        "lol",
+        "im",
+        "sure",
     }
 )
 # Words that deny the name next to them: "not an apple", "사과가 아니에요", "사과 말고".
@@ -220,18 +435,75 @@ _NEGATIONS_BEFORE = frozenset(
 )
 _NEGATIONS_AFTER = frozenset(
     {
-        "아니야", "아니다", "아님", "아니에요", "아니예요", "아닙니다", "아니고", "아니라", "아니지만",
-        "아니네", "아니네요", "아니요", "아닌", "아닌데", "아닌데요", "말고", "빼고", "아니었어",
+        "아니야",
+        "아니다",
+        "아님",
+        "아니에요",
+        "아니예요",
+        "아닙니다",
+        "아니고",
+        "아니라",
+        "아니지만",
+        "아니네",
+        "아니네요",
+        "아니요",
+        "아닌",
+        "아닌데",
+        "아닌데요",
+        "말고",
+        "빼고",
+        "아니었어",
     }
 )
 # Numbers and quantity words: "한 개", "두 달", "몇 개" make the next single syllable a counter.
 # 이/오/일/사/구 are left out: as words they are far more often "this", "oh", "work", ...
 _NUMBER_WORDS = frozenset(
     {
-        "한", "두", "세", "네", "석", "넉", "서", "너", "다섯", "여섯", "일곱", "여덟", "아홉", "열",
-        "스무", "스물", "서른", "마흔", "쉰", "예순", "일흔", "여든", "아흔", "몇", "여러", "한두",
-        "두세", "서너", "두어", "너덧", "댓", "삼", "육", "칠", "팔", "십", "백", "천", "만", "수십",
-        "수백", "수천", "반", "몇몇", "첫",
+        "한",
+        "두",
+        "세",
+        "네",
+        "석",
+        "넉",
+        "서",
+        "너",
+        "다섯",
+        "여섯",
+        "일곱",
+        "여덟",
+        "아홉",
+        "열",
+        "스무",
+        "스물",
+        "서른",
+        "마흔",
+        "쉰",
+        "예순",
+        "일흔",
+        "여든",
+        "아흔",
+        "몇",
+        "여러",
+        "한두",
+        "두세",
+        "서너",
+        "두어",
+        "너덧",
+        "댓",
+        "삼",
+        "육",
+        "칠",
+        "팔",
+        "십",
+        "백",
+        "천",
+        "만",
+        "수십",
+        "수백",
+        "수천",
+        "반",
+        "몇몇",
+        "첫",
     }
 )
 # Single syllables that are also bound nouns or positions ("...인 게 분명해", "책상 위에",
@@ -557,9 +829,7 @@ class Judge:
                 return read.text(start, i + 1)
         return None
 
-    def _why_not(
-        self, read: _Guess, match: _Match, name: _Name, matches: list[_Match], word: Word
-    ) -> str | None:
+    def _why_not(self, read: _Guess, match: _Match, name: _Name, matches: list[_Match], word: Word) -> str | None:
         """Why a span that spells a name of the secret still does not count (None: it counts)."""
         said = read.text(match.start, match.end)
         for other in matches:
@@ -576,9 +846,7 @@ class Judge:
             return f"does not count: '{name.text}' is denied here ('{negation}')"
         if name.mono:
             prev = match.start - 1
-            if prev >= 0 and read.clause_of[prev] == read.clause_of[match.start] and _numberish(
-                read.tokens[prev]
-            ):
+            if prev >= 0 and read.clause_of[prev] == read.clause_of[match.start] and _numberish(read.tokens[prev]):
                 return (
                     f"does not count: '{read.text(prev, match.end)}' reads as a counter after a number, "
                     f"not as '{name.text}' ({word.en})"
@@ -644,9 +912,7 @@ class Judge:
                 candidates = [prefix + form for form in forms[end] if lo <= len(prefix) + len(form) <= hi]
                 prefix += tokens[end]
                 # A span that exactly names another bank word is that word, never a slip (mouse, horse).
-                if not candidates or any(
-                    i != word.id for c in candidates for i in self._lookup.get(c, ())
-                ):
+                if not candidates or any(i != word.id for c in candidates for i in self._lookup.get(c, ())):
                     continue
                 for candidate in candidates:
                     cj = _jamo(candidate)
@@ -708,9 +974,7 @@ class Judge:
         for token in read.tokens:  # 1개, 3달: a counter glued to a number
             for name in mono:
                 if token[-1] == name.key and token[:-1].isdigit():
-                    return (
-                        f"does not count: '{token}' reads as a counter after a number, not as '{name.text}'"
-                    )
+                    return f"does not count: '{token}' reads as a counter after a number, not as '{name.text}'"
         near = self._near_miss(read, names)
         hidden = self._hidden(read, names)
         # A one-word guess is most likely a typo; in a sentence, a longer word is the likelier story.
@@ -719,7 +983,6 @@ class Judge:
                 return why
         shown = said if len(said) <= 60 else said[:57] + "..."
         return f"does not count: '{shown}' does not name {_describe(word)}"
-
 
     @staticmethod
     def _near_miss(read: _Guess, names: tuple[_Name, ...]) -> str | None:
@@ -767,9 +1030,7 @@ def judge_cli(bank: WordBank, secret: str, guess: str) -> tuple[int, str]:
     names = judge._secret_names(word)
     lines.append("accepted names: " + ", ".join(name.text for name in names))
     slips = [name.text for name in names if name.slip_ok]
-    lines.append(
-        "typing slips (one letter/jamo off) accepted for: " + (", ".join(slips) if slips else "none")
-    )
+    lines.append("typing slips (one letter/jamo off) accepted for: " + (", ".join(slips) if slips else "none"))
     return (0 if verdict.correct else 1), "\n".join(lines)
 
 

@@ -33,9 +33,7 @@ def week(year: int, number: int, zone: ZoneInfo) -> Period:
         monday = date.fromisocalendar(year, number, 1)
     except ValueError:
         raise UserError("core.bad_period", period=f"{year}-W{number:02d}") from None
-    return Period(
-        "week", f"{year}-W{number:02d}", _epoch(monday, zone), _epoch(monday + timedelta(days=7), zone)
-    )
+    return Period("week", f"{year}-W{number:02d}", _epoch(monday, zone), _epoch(monday + timedelta(days=7), zone))
 
 
 def month(year: int, number: int, zone: ZoneInfo) -> Period:

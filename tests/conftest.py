@@ -54,14 +54,10 @@ def transport() -> RecordingTransport:
 
 
 @pytest.fixture
-async def engine(
-    make_settings, db: Database, clock: FakeClock, transport: RecordingTransport
-) -> AsyncIterator[Engine]:
+async def engine(make_settings, db: Database, clock: FakeClock, transport: RecordingTransport) -> AsyncIterator[Engine]:
     import random
 
-    eng = Engine(
-        make_settings(), db, transport=transport, clock=clock, rng=random.Random(7), tick_interval=3600
-    )
+    eng = Engine(make_settings(), db, transport=transport, clock=clock, rng=random.Random(7), tick_interval=3600)
     await eng.start()
     yield eng
     await eng.stop()

@@ -79,9 +79,7 @@ async def test_guess_prints_answer_and_details(
     assert body["messages"][1]["content"][1]["image_url"]["url"].startswith("data:image/")
 
 
-async def test_guess_with_model_override(
-    stub: OpenAIStub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+async def test_guess_with_model_override(stub: OpenAIStub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     image = write_png(tmp_path / "box.png")
     rc = await cli.guess_command(parse("guess", str(image), "--model", "vision-x"), settings_for(stub))
     assert rc == 0
@@ -89,9 +87,7 @@ async def test_guess_with_model_override(
     assert "vision-x" in capsys.readouterr().out
 
 
-async def test_guess_missing_file(
-    stub: OpenAIStub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+async def test_guess_missing_file(stub: OpenAIStub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     rc = await cli.guess_command(parse("guess", str(tmp_path / "nope.png")), settings_for(stub))
     assert rc == 2
     line = one_line(capsys.readouterr().err)
@@ -105,9 +101,7 @@ async def test_guess_directory_is_unreadable(tmp_path: Path, capsys: pytest.Capt
     assert "Cannot read the image file" in one_line(capsys.readouterr().err)
 
 
-async def test_guess_refused_image(
-    stub: OpenAIStub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+async def test_guess_refused_image(stub: OpenAIStub, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     fake = tmp_path / "notes.png"
     fake.write_text("this is not a picture at all\n" * 20)
     rc = await cli.guess_command(parse("guess", str(fake)), settings_for(stub))
@@ -158,9 +152,7 @@ async def test_translate_empty_text(stub: OpenAIStub, capsys: pytest.CaptureFixt
     assert stub.requests == []
 
 
-async def test_translate_provider_failing_exits_3(
-    stub: OpenAIStub, capsys: pytest.CaptureFixture[str]
-) -> None:
+async def test_translate_provider_failing_exits_3(stub: OpenAIStub, capsys: pytest.CaptureFixture[str]) -> None:
     stub.fail("/chat/completions", 503, times=None)
     rc = await cli.translate_command(parse("translate", "우짜노"), settings_for(stub, model_retries=1))
     assert rc == 3
@@ -168,9 +160,7 @@ async def test_translate_provider_failing_exits_3(
     assert len(stub.chat_requests()) == 2
 
 
-async def test_translate_models_retired_exits_3_in_korean(
-    stub: OpenAIStub, capsys: pytest.CaptureFixture[str]
-) -> None:
+async def test_translate_models_retired_exits_3_in_korean(stub: OpenAIStub, capsys: pytest.CaptureFixture[str]) -> None:
     stub.missing_models.update({"gpt-6-luna", "gpt-6.1-terra"})
     rc = await cli.translate_command(parse("translate", "우짜노"), settings_for(stub, locale="ko"))
     assert rc == 3
@@ -178,9 +168,7 @@ async def test_translate_models_retired_exits_3_in_korean(
     assert "대체 모델" in line and "gpt-6.1-terra" in line
 
 
-async def test_fallback_answer_mentions_the_retired_model(
-    stub: OpenAIStub, capsys: pytest.CaptureFixture[str]
-) -> None:
+async def test_fallback_answer_mentions_the_retired_model(stub: OpenAIStub, capsys: pytest.CaptureFixture[str]) -> None:
     stub.missing_models.add("gpt-6-luna")
     rc = await cli.translate_command(parse("translate", "우짜노"), settings_for(stub))
     out, err = capsys.readouterr()

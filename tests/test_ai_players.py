@@ -124,9 +124,7 @@ def test_max_tokens_param_per_provider() -> None:
         env_file=None, provider="openai", OPENAI_API_KEY="sk", OPENAI_BASE_URL="https://api.openai.com/v1"
     )
     assert max_tokens_param(explicit) == "max_completion_tokens"
-    azure = load_settings(
-        env_file=None, AZURE_OPENAI_ENDPOINT="https://x.openai.azure.com", AZURE_OPENAI_API_KEY="k"
-    )
+    azure = load_settings(env_file=None, AZURE_OPENAI_ENDPOINT="https://x.openai.azure.com", AZURE_OPENAI_API_KEY="k")
     assert azure.resolved_provider == "azure"
     assert max_tokens_param(azure) == "max_completion_tokens"
     local = load_settings(env_file=None, provider="openai", OPENAI_BASE_URL="http://127.0.0.1:8000/v1")

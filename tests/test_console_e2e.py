@@ -61,9 +61,7 @@ class ConsoleProcess:
             try:
                 raw = await asyncio.wait_for(self.proc.stdout.readline(), TIMEOUT)
             except TimeoutError:
-                raise AssertionError(
-                    f"no line matched {pattern!r}; output so far: {self.lines[-15:]}"
-                ) from None
+                raise AssertionError(f"no line matched {pattern!r}; output so far: {self.lines[-15:]}") from None
             if not raw:
                 stderr = await self.proc.stderr.read() if self.proc.stderr else b""
                 raise AssertionError(f"console ended before {pattern!r}; stderr: {stderr.decode()[-2000:]}")

@@ -35,9 +35,7 @@ def bank() -> DialectBank:
 
 @pytest.fixture(scope="module")
 def raw_file() -> dict[str, Any]:
-    return json.loads(
-        resources.files("bot.data").joinpath("dialect_sentences.json").read_text(encoding="utf-8")
-    )
+    return json.loads(resources.files("bot.data").joinpath("dialect_sentences.json").read_text(encoding="utf-8"))
 
 
 def entry(**overrides: Any) -> dict[str, Any]:
@@ -54,9 +52,7 @@ def entry(**overrides: Any) -> dict[str, Any]:
 
 def test_file_is_version_1_and_round_trips(bank: DialectBank, raw_file: dict[str, Any]) -> None:
     assert raw_file["version"] == 1
-    assert [item.to_dict() for item in bank] == [
-        DialectItem.from_dict(e).to_dict() for e in raw_file["items"]
-    ]
+    assert [item.to_dict() for item in bank] == [DialectItem.from_dict(e).to_dict() for e in raw_file["items"]]
     # The file is already in the loader's canonical form (no stray spaces the loader would silently fix).
     assert [item.to_dict() for item in bank] == raw_file["items"]
 
@@ -189,9 +185,7 @@ def test_region_names_cover_every_region_in_both_languages() -> None:
 def test_with_extra_replaces_by_id_and_adds(bank: DialectBank) -> None:
     shipped = bank.get("jeju-001")
     assert shipped is not None
-    replacement = DialectItem(
-        "jeju-001", "jeju", "혼저 들어옵서.", ("어서 들어오세요.",), "들어옵서=들어오세요"
-    )
+    replacement = DialectItem("jeju-001", "jeju", "혼저 들어옵서.", ("어서 들어오세요.",), "들어옵서=들어오세요")
     added = DialectItem("space-1", "gangwon", "감재 쪄 먹자.", ("감자 쪄 먹자.",))
     merged = bank.with_extra([replacement, added])
     assert len(merged) == len(bank) + 1

@@ -102,9 +102,7 @@ def test_spacing_only_difference_is_not_punished_so_chrf_plus_plus_is_not_used()
     slip = spaced.replace("콩을", "콩이")
     well_spaced_slip = reference.replace("콩을", "콩이")
     assert 0 < score_answer(slip, CC_DIALECT, [reference]) < 100
-    assert score_answer(slip, CC_DIALECT, [reference]) == score_answer(
-        well_spaced_slip, CC_DIALECT, [reference]
-    )
+    assert score_answer(slip, CC_DIALECT, [reference]) == score_answer(well_spaced_slip, CC_DIALECT, [reference])
     raw = sacrebleu.sentence_chrf(slip, [reference], word_order=0).score
     base = sacrebleu.sentence_chrf(normalise(CC_DIALECT), [reference], word_order=0).score
     assert score_answer(slip, CC_DIALECT, [reference]) == round((raw - base) / (100 - base) * 100, 1)

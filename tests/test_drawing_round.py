@@ -42,9 +42,7 @@ async def test_start_whispers_the_secret_and_blocks_a_second_round(engine: Engin
     assert len(again) == 1 and "already running" in again[0].text and "Alice" in again[0].text
 
 
-async def test_human_wins_with_speed_points_and_drawer_bonus(
-    engine: Engine, db: Database, clock: FakeClock
-) -> None:
+async def test_human_wins_with_speed_points_and_drawer_bonus(engine: Engine, db: Database, clock: FakeClock) -> None:
     await engine.handle(command("draw"))
     word = engine.rounds[("s1", "c1")].word
     assert word is not None
@@ -70,9 +68,7 @@ async def test_fast_guess_earns_the_maximum(engine: Engine, db: Database) -> Non
     assert (await ledger(db))[0] == ("bob", 10, "guess")
 
 
-async def test_drawer_cannot_guess_and_cooldown_stops_flooding(
-    engine: Engine, db: Database, clock: FakeClock
-) -> None:
+async def test_drawer_cannot_guess_and_cooldown_stops_flooding(engine: Engine, db: Database, clock: FakeClock) -> None:
     await engine.handle(command("draw"))
     word = engine.rounds[("s1", "c1")].word
     assert word is not None
@@ -106,14 +102,10 @@ async def test_two_engines_on_one_database_never_score_a_round_twice(
     word = first.rounds[("s1", "c1")].word
     assert word is not None
     other_db = await Database.open(tmp_path / "catchbot.db")
-    second = Engine(
-        make_settings(), other_db, transport=RecordingTransport(), clock=clock, tick_interval=3600
-    )
+    second = Engine(make_settings(), other_db, transport=RecordingTransport(), clock=clock, tick_interval=3600)
     await second.start()  # resumes the same open round
     assert ("s1", "c1") in second.rounds
-    a, b = await asyncio.gather(
-        first.handle(chat(word.en, user="bob")), second.handle(chat(word.en, user="eve"))
-    )
+    a, b = await asyncio.gather(first.handle(chat(word.en, user="bob")), second.handle(chat(word.en, user="eve")))
     assert len([r for r in a + b if isinstance(r, RoundResult)]) == 1
     assert len([r for r in await ledger(db) if r[2] == "guess"]) == 1
     await second.stop()

@@ -10,9 +10,7 @@ from bot.judge import Judge, Verdict, cross_check, judge_cli, normalise
 from bot.words import Word, WordBank, default_bank
 
 
-def _w(
-    word_id: str, en: str, ko: str, aliases_en: tuple[str, ...] = (), aliases_ko: tuple[str, ...] = ()
-) -> Word:
+def _w(word_id: str, en: str, ko: str, aliases_en: tuple[str, ...] = (), aliases_ko: tuple[str, ...] = ()) -> Word:
     return Word(word_id, "objects", 1, en, ko, aliases_en, aliases_ko)
 
 
@@ -238,9 +236,7 @@ def test_reasons_are_single_english_sentences(judge: Judge) -> None:
     assert _judge(judge, "apple", "pineapple").reason == (
         "does not count: 'pineapple' names a different word, pineapple (pineapple / 파인애플)"
     )
-    assert _judge(judge, "car", "cartoon").reason == (
-        "does not count: 'cartoon' is a different word than 'car'"
-    )
+    assert _judge(judge, "car", "cartoon").reason == ("does not count: 'cartoon' is a different word than 'car'")
     assert _judge(judge, "watermelon", "watermelno").reason == (
         "counts as a typing slip of 'watermelon' ('watermelno' is one letter off)"
     )

@@ -98,9 +98,7 @@ async def test_missing_model_is_a_404_model_not_found(stub: OpenAIStub, client: 
     assert "gpt-old" not in [m.id async for m in listed]
 
 
-async def test_fail_injects_errors_with_headers_a_number_of_times(
-    stub: OpenAIStub, client: openai.AsyncOpenAI
-) -> None:
+async def test_fail_injects_errors_with_headers_a_number_of_times(stub: OpenAIStub, client: openai.AsyncOpenAI) -> None:
     fault = stub.fail("/v1/chat/completions", 429, times=2, headers={"retry-after": "3"})
     for _ in range(2):
         with pytest.raises(openai.RateLimitError) as caught:
@@ -194,9 +192,7 @@ async def test_models_list_retrieve_and_delete_rules(stub: OpenAIStub, client: o
         await client.models.delete("gpt-4o-mini")
 
 
-async def test_files_create_retrieve_list_content_delete(
-    stub: OpenAIStub, client: openai.AsyncOpenAI
-) -> None:
+async def test_files_create_retrieve_list_content_delete(stub: OpenAIStub, client: openai.AsyncOpenAI) -> None:
     created = await client.files.create(file=("train.jsonl", TRAINING), purpose="fine-tune")
     assert created.id.startswith("file-")
     assert (created.filename, created.bytes, created.purpose, created.status) == (
@@ -332,9 +328,7 @@ async def test_job_legacy_hyperparameters_and_bad_files(stub: OpenAIStub, client
     assert caught.value.param == "training_file"
     train = stub.add_file(TRAINING)
     with pytest.raises(openai.BadRequestError):
-        await client.fine_tuning.jobs.create(
-            model="gpt-4o-mini", training_file=train, validation_file="file-x"
-        )
+        await client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=train, validation_file="file-x")
     job = await client.fine_tuning.jobs.create(
         model="gpt-4o", training_file=train, hyperparameters={"n_epochs": 5, "learning_rate_multiplier": 0.5}
     )
@@ -344,9 +338,7 @@ async def test_job_legacy_hyperparameters_and_bad_files(stub: OpenAIStub, client
     assert job.fine_tuned_model is None
 
 
-async def test_job_list_pagination_cancel_fail_and_scripts(
-    stub: OpenAIStub, client: openai.AsyncOpenAI
-) -> None:
+async def test_job_list_pagination_cancel_fail_and_scripts(stub: OpenAIStub, client: openai.AsyncOpenAI) -> None:
     train = stub.add_file(TRAINING)
     stub.job_script = ["validating_files", "queued", "running", "succeeded"]
     first = await client.fine_tuning.jobs.create(model="gpt-4o-mini", training_file=train)
@@ -367,9 +359,7 @@ async def test_job_list_pagination_cancel_fail_and_scripts(
         await client.fine_tuning.jobs.cancel(first.id)
     assert (await client.fine_tuning.jobs.retrieve(first.id)).status == "cancelled"
 
-    stub.fail_job(
-        second.id, "Training file has 3 examples; at least 10 are required.", code="invalid_n_examples"
-    )
+    stub.fail_job(second.id, "Training file has 3 examples; at least 10 are required.", code="invalid_n_examples")
     failed = await client.fine_tuning.jobs.retrieve(second.id)
     assert failed.status == "failed"
     assert failed.error is not None and failed.error.code == "invalid_n_examples"

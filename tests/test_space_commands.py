@@ -104,9 +104,7 @@ def _aihub_file(folder: Path) -> Path:
     return path
 
 
-async def test_imported_ai_hub_sentences_join_a_space_bank(
-    tmp_path: Path, make_settings, clock: FakeClock
-) -> None:
+async def test_imported_ai_hub_sentences_join_a_space_bank(tmp_path: Path, make_settings, clock: FakeClock) -> None:
     source = _aihub_file(tmp_path)
     db_path = tmp_path / "bank.db"
     import asyncio

@@ -53,9 +53,7 @@ def make_client(settings: Settings) -> openai.AsyncOpenAI | None:
     elif settings.openai_base_url:
         key = LOCAL_KEY
     else:
-        raise ConfigError(
-            "Setting OPENAI_API_KEY is missing: the OpenAI provider needs it or OPENAI_BASE_URL"
-        )
+        raise ConfigError("Setting OPENAI_API_KEY is missing: the OpenAI provider needs it or OPENAI_BASE_URL")
     try:
         return openai.AsyncOpenAI(
             api_key=key,

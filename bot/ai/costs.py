@@ -44,9 +44,7 @@ def price_for(settings: Settings, model: str) -> tuple[dict[str, float], bool]:
     return prices.get("*", DEFAULT_PRICES["*"]), True
 
 
-def cost_usd(
-    settings: Settings, model: str, prompt_tokens: int, completion_tokens: int
-) -> tuple[float, bool]:
+def cost_usd(settings: Settings, model: str, prompt_tokens: int, completion_tokens: int) -> tuple[float, bool]:
     """``(usd, estimated)`` for one call with these token counts."""
     row, estimated = price_for(settings, model)
     usd = (max(prompt_tokens, 0) * row["input"] + max(completion_tokens, 0) * row["output"]) / PER_TOKENS

@@ -350,6 +350,4 @@ async def normalise_upload(
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> NormalisedImage:
     """:func:`normalise_image` in a worker thread, so the event loop keeps running."""
-    return await asyncio.to_thread(
-        normalise_image, data, max_side=max_side, max_bytes=max_bytes, max_pixels=max_pixels
-    )
+    return await asyncio.to_thread(normalise_image, data, max_side=max_side, max_bytes=max_bytes, max_pixels=max_pixels)

@@ -120,9 +120,7 @@ class AIUnavailable(Exception):
         Players in a channel get ``ai.unavailable_<reason>``, which names nothing.
         """
         if self.reason == "retired":
-            return i18n_text(
-                locale, "ai.retired_both", model=self.model or "?", fallback=self.fallback or "?"
-            )
+            return i18n_text(locale, "ai.retired_both", model=self.model or "?", fallback=self.fallback or "?")
         return i18n_text(locale, f"ai.unavailable_{self.reason}")
 
 
@@ -172,9 +170,7 @@ def _is_missing_model(exc: openai.APIStatusError) -> bool:
     return bool(_MISSING_TEXT.search(str(message or exc.message)))
 
 
-def _tokens_param_swap(
-    exc: openai.APIStatusError, kwargs: dict[str, Any]
-) -> tuple[TokensParam, TokensParam] | None:
+def _tokens_param_swap(exc: openai.APIStatusError, kwargs: dict[str, Any]) -> tuple[TokensParam, TokensParam] | None:
     """``(sent, other)`` length-cap names, when a 400 says the one we sent is not supported."""
     if exc.status_code != 400:
         return None
@@ -223,9 +219,7 @@ def _image_parts(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for message in messages:
         content = message.get("content")
         if isinstance(content, list):
-            parts.extend(
-                p["image_url"] for p in content if isinstance(p, dict) and p.get("type") == "image_url"
-            )
+            parts.extend(p["image_url"] for p in content if isinstance(p, dict) and p.get("type") == "image_url")
     return parts
 
 
@@ -343,9 +337,7 @@ class ModelGateway:
             except _ModelMissing as also:
                 self._retired[fallback] = time.monotonic()
                 self.stats.failed += 1
-                raise AIUnavailable(
-                    "retired", game=game, model=wanted, fallback=fallback, detail=also.detail
-                ) from None
+                raise AIUnavailable("retired", game=game, model=wanted, fallback=fallback, detail=also.detail) from None
             attempts += more
             used, retired = fallback, wanted
         answer = await self._answer(response, messages, used, image_size)

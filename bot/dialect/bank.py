@@ -189,9 +189,7 @@ class DialectBank:
             merged[item.id] = item
         return DialectBank(merged.values())
 
-    def pick(
-        self, rng: random.Random, region: str | None = None, exclude: Collection[str] = ()
-    ) -> DialectItem:
+    def pick(self, rng: random.Random, region: str | None = None, exclude: Collection[str] = ()) -> DialectItem:
         """A random item of ``region`` (any region when None), avoiding ``exclude`` ids while possible.
 
         When every candidate is excluded (a small custom bank, a long session) a repeat beats no round.

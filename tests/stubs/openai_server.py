@@ -474,9 +474,7 @@ class OpenAIStub:
             return _error(400, "'messages' must be a non-empty array", param="messages")
         if model in self.missing_models:
             if request.match_info.get("deployment"):
-                return _error(
-                    404, "The API deployment for this resource does not exist.", code="DeploymentNotFound"
-                )
+                return _error(404, "The API deployment for this resource does not exist.", code="DeploymentNotFound")
             return _error(
                 404,
                 f"The model `{model}` does not exist or you do not have access to it.",
@@ -753,8 +751,7 @@ class OpenAIStub:
 
     def _resolve_hyperparameters(self, data: JSON) -> None:
         resolved = {
-            k: (DEFAULT_HYPERPARAMETERS[k] if v in (None, "auto") else v)
-            for k, v in data["hyperparameters"].items()
+            k: (DEFAULT_HYPERPARAMETERS[k] if v in (None, "auto") else v) for k, v in data["hyperparameters"].items()
         }
         data["hyperparameters"] = resolved
         method = data.get("method")
@@ -789,9 +786,7 @@ class OpenAIStub:
                 m["full_valid_loss"],
                 m["full_valid_mean_token_accuracy"],
             ]
-            rows.append(
-                ",".join("" if c is None else (str(c) if isinstance(c, int) else f"{c:.5f}") for c in cells)
-            )
+            rows.append(",".join("" if c is None else (str(c) if isinstance(c, int) else f"{c:.5f}") for c in cells))
         csv = ("\n".join(rows) + "\n").encode()
         if self.results_base64:
             csv = base64.b64encode(csv)
