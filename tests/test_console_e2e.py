@@ -70,6 +70,16 @@ class ConsoleProcess:
             if match := regex.search(line):
                 return match
 
+    async def board(self, rows: int) -> dict[str, int]:
+        """The all-time board of every game, as {player: points}."""
+        await self.send("/leaderboard both all")
+        await self.expect(r"Leaderboard: all games, all time")
+        board = {}
+        for _ in range(rows):
+            match = await self.expect(r"^\d+\. (\w+): (\d+)$")
+            board[match.group(1)] = int(match.group(2))
+        return board
+
     async def kill(self) -> None:
         self.proc.send_signal(signal.SIGKILL)
         await self.proc.wait()
@@ -137,12 +147,7 @@ async def test_scripted_session_survives_sigkill(tmp_path: Path) -> None:
         "dave": dialect_points["dave"],
     }
     expected = {k: v for k, v in expected.items() if v}
-    await bot.send("/leaderboard both all")
-    await bot.expect(r"Leaderboard: all games, all time")
-    board_before = {}
-    for _ in expected:
-        m = await bot.expect(r"^\d+\. (\w+): (\d+)$")
-        board_before[m.group(1)] = int(m.group(2))
+    board_before = await bot.board(len(expected))
     assert board_before == expected
     await bot.send("/stats bob")
     stats_before = (await bot.expect(r"📊 bob: .*")).group(0)
@@ -158,13 +163,7 @@ async def test_scripted_session_survives_sigkill(tmp_path: Path) -> None:
     again = await ConsoleProcess.start(db, CATCHBOT_DRAW_SECONDS="8", CATCHBOT_DIALECT_SECONDS="3")
     resumed = await again.expect(r"goes on|while I was away")
     assert resumed
-    await again.send("/leaderboard both all")
-    await again.expect(r"Leaderboard: all games, all time")
-    board_after = {}
-    for _ in expected:
-        m = await again.expect(r"^\d+\. (\w+): (\d+)$")
-        board_after[m.group(1)] = int(m.group(2))
-    assert board_after == board_before
+    assert await again.board(len(expected)) == board_before
     await again.send("/stats bob")
     assert (await again.expect(r"📊 bob: .*")).group(0) == stats_before
     assert await again.quit() == 0
