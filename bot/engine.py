@@ -37,6 +37,7 @@ from bot.locks import KeyedLocks
 from bot.periods import day_bounds
 from bot.replies import AdminNotice, Reply, Say
 from bot.rounds import ActiveRound, Space
+from bot.safety import neutralise
 from bot.words import Word, WordBank
 from bot.words import default_bank as default_words
 from storage import Award, Database
@@ -82,6 +83,7 @@ class Engine:
         self.dialect = DialectGame(self)
         self.info = InfoCommands(self)
         self._banks: dict[str, tuple[WordBank, Judge]] = {}
+        self._default_judge: Judge | None = None
         self._sentence_banks: dict[str, DialectBank] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._notices: list[tuple[str, str]] = []
@@ -125,7 +127,7 @@ class Engine:
         """Resume rounds that were open when the bot stopped, or close them with the answer shown."""
         now = self.clock()
         for row in await self.db.open_rounds():
-            game = self.drawing if row.game == "drawing" else self.dialect
+            game = self.game(row.game)
             async with self.locks.hold((row.space, row.channel)):
                 if row.ends_at > now + 1:
                     active = await game.revive(row)
@@ -178,7 +180,7 @@ class Engine:
     async def _command(self, command: Command, space: Space) -> list[Reply]:
         handler = self._commands.get(command.name.strip().lower().lstrip("/!"))
         if handler is None:
-            return [Say(self.t(space, "core.unknown_command", name=_short(command.name)))]
+            return [Say(self.t(space, "core.unknown_command", name=neutralise(command.name, limit=30)))]
         return await handler(command, space)
 
     async def _chat(self, message: ChatMessage, space: Space) -> list[Reply]:
@@ -197,7 +199,7 @@ class Engine:
                 return [Say(self.t(space, "core.no_round"))]
             if origin.user != active.starter and not self.is_admin(origin):
                 return [Say(self.t(space, "core.skip_not_allowed", name=active.starter_name))]
-            game = self.drawing if active.game == "drawing" else self.dialect
+            game = self.game(active.game)
             return await game.finish(active, status="skipped", by=origin.display_name)
 
     # --- timers ---------------------------------------------------------
@@ -213,7 +215,7 @@ class Engine:
         """Send due hints and close rounds whose time is up."""
         now = self.clock()
         for key, active in list(self.rounds.items()):
-            game = self.drawing if active.game == "drawing" else self.dialect
+            game = self.game(active.game)
             if not game.due(active, now):
                 continue
             async with self.locks.hold(key):
@@ -223,6 +225,25 @@ class Engine:
             await self.deliver(key, replies)
 
     # --- helpers for the games -----------------------------------------
+    def game(self, name: str) -> DrawingGame | DialectGame:
+        return self.drawing if name == "drawing" else self.dialect
+
+    @property
+    def ai_enabled(self) -> bool:
+        return self.gateway is not None and self.gateway.enabled
+
+    def running_notice(self, active: ActiveRound, space: Space) -> Say:
+        """What a second start command hears: which round runs, who started it, how long is left."""
+        return Say(
+            self.t(
+                space,
+                "core.round_running",
+                game=self.t(space, f"core.game_{active.game}"),
+                starter=neutralise(active.starter_name, 40),
+                left=active.left(self.clock()),
+            )
+        )
+
     async def space(self, space_id: str) -> Space:
         values = await self.db.settings_for(space_id)
         locale = values.get("locale") or self.settings.locale
@@ -252,10 +273,12 @@ class Engine:
         return cached
 
     def _judge_for(self, bank: WordBank) -> Judge:
-        for other_bank, judge in self._banks.values():
-            if other_bank is bank:
-                return judge
-        return Judge(bank)
+        # Spaces without words of their own share one judge over the shipped bank.
+        if bank is not self.words:
+            return Judge(bank)
+        if self._default_judge is None:
+            self._default_judge = Judge(bank)
+        return self._default_judge
 
     def forget_bank(self, space_id: str) -> None:
         self._banks.pop(space_id, None)
@@ -372,9 +395,3 @@ class Engine:
         mine = [n for n in self._notices if n[0] == space_id]
         self._notices[:] = [n for n in self._notices if n[0] != space_id]
         return [AdminNotice(text) for _, text in mine]
-
-
-def _short(text: str, limit: int = 30) -> str:
-    from bot.safety import neutralise
-
-    return neutralise(text, limit=limit)

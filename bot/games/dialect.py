@@ -44,7 +44,7 @@ class DialectGame:
         async with engine.locks.hold(origin.channel_key):
             running = engine.rounds.get(origin.channel_key)
             if running is not None:
-                return [engine.drawing._running(running, space)]
+                return [engine.running_notice(running, space)]
             bank = await engine.sentence_bank(space.id)
             recent = self._recent.setdefault(origin.channel_key, deque(maxlen=RECENT))
             item = bank.pick(engine.rng, region, exclude=recent)
@@ -72,8 +72,7 @@ class DialectGame:
                 )
             )
         ]
-        gateway = engine.gateway
-        if gateway is not None and gateway.enabled:
+        if engine.ai_enabled:
             if await engine.ai_budget_left(space):
                 engine.spawn(self._ai_translate(active, space), name=f"ai-dialect-{active.id}")
             else:

@@ -72,7 +72,7 @@ class DrawingGame:
         async with engine.locks.hold(origin.channel_key):
             running = engine.rounds.get(origin.channel_key)
             if running is not None:
-                return [self._running(running, space)]
+                return [engine.running_notice(running, space)]
             bank, _judge = await engine.bank(space.id)
             word = bank.pick(engine.rng, difficulty)
             try:
@@ -105,24 +105,9 @@ class DrawingGame:
                 engine.t(space, "draw.secret", word=word.name(space.locale), other=word.other_name(space.locale)),
             ),
         ]
-        if not self._ai_on():
+        if not self.engine.ai_enabled:
             replies.append(Say(engine.t(space, "draw.humans_only")))
         return replies
-
-    def _running(self, active: ActiveRound, space: Space) -> Say:
-        game = self.engine.t(space, f"core.game_{active.game}")
-        return Say(
-            self.engine.t(
-                space,
-                "core.round_running",
-                game=game,
-                starter=neutralise(active.starter_name, 40),
-                left=active.left(self.engine.clock()),
-            )
-        )
-
-    def _ai_on(self) -> bool:
-        return self.engine.gateway is not None and self.engine.gateway.enabled
 
     # --- uploads --------------------------------------------------------
     async def upload(self, event: ImageUpload, space: Space) -> list[Reply]:
@@ -173,7 +158,7 @@ class DrawingGame:
             replies: list[Reply] = [
                 Say(engine.t(space, "draw.received", number=number, total=self.settings.max_redraws + 1))
             ]
-            if self._ai_on():
+            if self.engine.ai_enabled:
                 if await engine.ai_budget_left(space):
                     engine.spawn(self._ai_look(active, space, image, drawing_id), name=f"ai-draw-{active.id}")
                 elif not active.payload.get("budget_said"):
