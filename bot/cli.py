@@ -134,18 +134,22 @@ def _command_word(argv: Sequence[str]) -> str | None:
 
 def cli_locale(settings: Settings | None = None) -> str:
     """The language of the command line: ``CATCHBOT_LOCALE`` when set, else the terminal's."""
-    if settings is not None and "locale" in settings.model_fields_set:
+    if settings is not None and settings.locale is not None:
         return settings.locale
     return language_of(os.environ.get("CATCHBOT_LOCALE")) or terminal_locale()
 
 
-def load_cli_settings(args: argparse.Namespace) -> Settings:
-    """Settings for a command, with the terminal's language unless ``CATCHBOT_LOCALE`` chose one."""
+def load_cli_settings(args: argparse.Namespace, *, terminal_language: bool = True) -> Settings:
+    """Settings for a command, with the terminal's language unless ``CATCHBOT_LOCALE`` chose one.
+
+    The bot itself (``run``, ``console``) keeps ``locale`` unset: there the terminal's language is the
+    console's platform hint, which a space's own ``config locale`` beats.
+    """
     from bot.config import load_settings
 
     overrides = {"db_path": args.db} if args.db else {}
     settings = load_settings(args.env_file if Path(args.env_file).is_file() else None, **overrides)
-    if "locale" not in settings.model_fields_set:
+    if terminal_language and settings.locale is None:
         settings = settings.model_copy(update={"locale": terminal_locale()})
     return settings
 
@@ -181,9 +185,10 @@ async def _console(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.console import Console, ConsoleTransport
     from bot.app import running_engine
 
-    transport = ConsoleTransport(locale=settings.locale)
+    hint = terminal_locale()
+    transport = ConsoleTransport(locale=settings.locale or hint)
     async with running_engine(settings, transport) as engine:
-        console = Console(engine, transport, user=args.user or login_name(), channel=args.channel)
+        console = Console(engine, transport, user=args.user or login_name(), channel=args.channel, locale=hint)
         await console.run()
     return 0
 
@@ -263,7 +268,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.config import ConfigError
 
         try:
-            settings = load_cli_settings(args)
+            settings = load_cli_settings(args, terminal_language=handler not in (_run, _console))
         except ConfigError as exc:
             _say_error(str(exc))
             return 2
