@@ -229,7 +229,7 @@ class Console:
 def _terminal_reader(console: Console) -> Any:
     """A line reader for a terminal: a prompt with player and channel, line editing and history (readline)."""
     try:
-        import readline  # noqa: F401 - importing it gives input() line editing and history
+        import readline  # importing it gives input() line editing and history
     except ImportError:  # pragma: no cover - Windows without pyreadline
         readline = None  # type: ignore[assignment]
 

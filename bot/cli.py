@@ -56,9 +56,7 @@ def _add_global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         default=None if top else default,
         help="SQLite file (default: CATCHBOT_DB_PATH or ./catchbot.db)",
     )
-    group.add_argument(
-        "--env-file", default=".env" if top else default, help="optional settings file (default: .env)"
-    )
+    group.add_argument("--env-file", default=".env" if top else default, help="optional settings file (default: .env)")
     group.add_argument(
         "-v",
         "--verbose",

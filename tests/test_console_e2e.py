@@ -152,7 +152,7 @@ async def test_scripted_session_survives_sigkill(tmp_path: Path) -> None:
     await bot.send("/stats bob")
     stats_before = (await bot.expect(r"📊 bob: .*")).group(0)
     wins = 1 + int(bob_won_dialect)
-    assert f"2 rounds played, {wins} wins, {expected['bob']} points" in stats_before
+    assert f"2 rounds played, {wins} win{'s' if wins != 1 else ''}, {expected['bob']} points" in stats_before
 
     # 5. A round is open when the process is killed.
     await bot.send("/as erin")
