@@ -20,6 +20,7 @@ Its own words come from ``bot/locales/*/console.json``, in the space's language.
 from __future__ import annotations
 
 import asyncio
+import errno
 import mimetypes
 import shlex
 import sys
@@ -30,6 +31,7 @@ from typing import Any, TextIO
 from bot.engine import Engine
 from bot.events import ChatMessage, Command, ImageUpload, Origin
 from bot.i18n import text
+from bot.identity import RESERVED_PREFIX, looks_like_ai
 from bot.replies import (
     Ack,
     AdminNotice,
@@ -179,7 +181,12 @@ class Console:
         if not args:
             self.say(self.t("as_usage"))
             return
-        self.user = " ".join(args)[:NAME_LIMIT]
+        name = " ".join(args)[:NAME_LIMIT]
+        if looks_like_ai(name) or name.startswith(RESERVED_PREFIX):
+            # The AI's identity is reserved: nobody at the console plays as it or looks like it.
+            self.say(self.t("as_reserved", name=neutralise(name, NAME_LIMIT)))
+            return
+        self.user = name
         self.say(self.t("now_as", name=self.user))
 
     async def _wait(self, args: list[str]) -> None:
@@ -199,11 +206,18 @@ class Console:
         try:
             data = await asyncio.to_thread(_read_limited, path, self.engine.settings.upload_max_bytes)
         except OSError as exc:
-            self.say(self.t("cannot_read", path=path, reason=exc.strerror or type(exc).__name__))
+            self.say(self.t("cannot_read", path=path, reason=self._reason(exc)))
             return
         content_type = mimetypes.guess_type(path.name)[0]
         replies = await self.engine.handle(ImageUpload(self.origin(), data, path.name, content_type))
         self.transport.show(self.channel, replies)
+
+    def _reason(self, exc: OSError) -> str:
+        """Why a file could not be read, in the console's language for the usual cases."""
+        name = errno.errorcode.get(exc.errno or 0, "").lower()
+        if name in ("enoent", "eacces", "eisdir"):
+            return self.t(f"reason_{name}")
+        return exc.strerror or type(exc).__name__
 
     async def run(self, stdin: TextIO | None = None) -> None:
         source = stdin or sys.stdin

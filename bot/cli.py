@@ -270,7 +270,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ConfigError as exc:
             _say_error(str(exc))
             return 2
-        logs.configure(args.verbose, settings.log_level if "log_level" in settings.model_fields_set else None)
+        logs.configure(args.verbose, settings.log_level)
     else:
         logs.configure(args.verbose, os.environ.get("CATCHBOT_LOG_LEVEL"))
     locale = cli_locale(settings)

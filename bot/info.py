@@ -272,7 +272,11 @@ class InfoCommands:
         category = args[3].lower() if len(args) > 3 else "objects"
         difficulty = args[4] if len(args) > 4 else "2"
         if category not in CATEGORIES:
-            raise UserError("core.word_bad_category", value=neutralise(args[3], 30), allowed=", ".join(CATEGORIES))
+            allowed = ", ".join(
+                engine.t(space, "core.category_choice", id=c, name=engine.t(space, f"categories.{c}"))
+                for c in CATEGORIES
+            )
+            raise UserError("core.word_bad_category", value=neutralise(args[3], 30), allowed=allowed)
         if difficulty not in ("1", "2", "3"):
             raise UserError("core.word_bad_difficulty", value=neutralise(difficulty, 30))
         if not en.isascii() or not any(c.isalpha() for c in en) or len(en) > 40:

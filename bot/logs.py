@@ -25,7 +25,7 @@ class _Formatter(logging.Formatter):
 
     def format(self, record: logging.LogRecord) -> str:
         if record.name == STATUS and not self.verbose:
-            return f"catchbot: {record.getMessage()}"
+            return record.getMessage()
         return super().format(record)
 
 
