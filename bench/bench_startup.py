@@ -47,7 +47,7 @@ def main() -> None:
     for label, args, target in COMMANDS:
         samples = sorted(timed(args, env) for _ in range(runs))
         median = statistics.median(samples)
-        p90 = samples[min(len(samples) - 1, int(round(0.9 * (len(samples) - 1))))]
+        p90 = samples[min(len(samples) - 1, round(0.9 * (len(samples) - 1)))]
         floor = median if floor is None else floor
         verdict = "" if target is None else f"< {target:.2f} s {'ok' if median < target else 'MISSED'}"
         print(

@@ -156,16 +156,21 @@ def _say_error(line: str) -> None:
     print(f"catchbot: {line}", file=sys.stderr)
 
 
-def _run(args: argparse.Namespace, settings: Settings) -> Any:
-    platforms = [
-        name
-        for name, token in (("Discord", settings.discord_token), ("Slack", settings.slack_bot_token))
-        if token is not None
-    ]
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    """Every configured platform on one engine (adapters/launch.py), or the console when none is."""
+    from adapters.launch import configured_platforms, serve_platforms
+
+    platforms = configured_platforms(settings)
     if platforms:
-        print(text(settings.locale, "cli.platforms_pending", platforms=" + ".join(platforms)), file=sys.stderr)
+        try:
+            return await serve_platforms(settings, platforms)
+        except ModuleNotFoundError as exc:
+            if not (exc.name or "").startswith("adapters."):
+                raise
+            # This build has no adapter for a configured platform yet: say so and play in the terminal.
+            _say_error(text(cli_locale(settings), "cli.platforms_pending", platforms=" + ".join(platforms)))
     args.user, args.channel = None, "main"
-    return _console(args, settings)
+    return await _console(args, settings)
 
 
 def login_name() -> str:
