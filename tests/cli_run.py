@@ -50,7 +50,9 @@ async def catchbot(*args: str, stdin: str = "", cwd: Path, lang: str = "en_US.UT
     return Run(proc.returncode, out.decode(), err.decode())
 
 
-async def console(script: str, *, cwd: Path, lang: str = "en_US.UTF-8", args: tuple[str, ...] = (), **extra: str) -> Run:
+async def console(
+    script: str, *, cwd: Path, lang: str = "en_US.UTF-8", args: tuple[str, ...] = (), **extra: str
+) -> Run:
     """A piped console session on ``cwd/game.db`` (unless ``args`` name another database)."""
     extra.setdefault("CATCHBOT_DB_PATH", str(cwd / "game.db"))
     return await catchbot("console", *args, stdin=script, cwd=cwd, lang=lang, **extra)

@@ -236,13 +236,10 @@ class DrawingGame:
             now = engine.clock()
             last = active.last_guess.get(origin.user)
             if last is not None and now - last < self.settings.guess_cooldown:
-                wait = f"{self.settings.guess_cooldown - (now - last):.1f}"
-                return [
-                    Quiet(
-                        origin.user,
-                        engine.t(space, "draw.too_fast", seconds=wait, cooldown=self.settings.guess_cooldown),
-                    )
-                ]
+                cooldown = self.settings.guess_cooldown
+                wait = f"{cooldown - (now - last):.1f}"
+                text = engine.t(space, "draw.too_fast", seconds=wait, cooldown=f"{cooldown:g}")
+                return [Quiet(origin.user, text)]
             active.last_guess[origin.user] = now
             if origin.user not in active.guessers:
                 active.guessers.add(origin.user)
