@@ -89,7 +89,8 @@ async def test_usage_errors_name_the_bad_argument(tmp_path: Path) -> None:
 
 async def test_word_remove_takes_every_name_the_list_shows(tmp_path: Path) -> None:
     script = (
-        "/word add zorblax 조르블락\n/word add sky_lantern 풍등 objects 2\n/word add quibble 퀴블\n/word add glim 글림\n"
+        "/word add zorblax 조르블락\n/word add sky_lantern 풍등 objects 2\n"
+        "/word add quibble 퀴블\n/word add glim 글림\n"
         "/word list\n/word remove zorblax\n/word remove 풍등\n/word remove quibble/퀴블\n/word remove custom_glim\n"
         "/word remove zorblax\n/word list\n"
     )
