@@ -110,7 +110,8 @@ async def test_word_remove_takes_every_name_the_list_shows(tmp_path: Path) -> No
 
 
 async def test_help_lists_the_console_commands_and_the_login_name_plays(tmp_path: Path) -> None:
-    run = await console("/help\n/draw\n", cwd=tmp_path)
+    run = await console("/help\n/draw\n/channel other\n/draw\n", cwd=tmp_path)
+    assert "[#other] 🎨 tess is drawing!" in run.out
     for command in ("/upload PATH", "/as NAME", "/channel NAME", "/wait SECONDS", "/quit"):
         assert command in run.out
     assert "[private to tess]" in run.out and "🎨 tess is drawing!" in run.out
