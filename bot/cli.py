@@ -187,11 +187,16 @@ def login_name() -> str:
 async def _console(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.console import Console, ConsoleTransport
     from bot.app import running_engine
+    from bot.identity import RESERVED_PREFIX, looks_like_ai
 
     hint = terminal_locale()
+    user = args.user or login_name()
+    if looks_like_ai(user) or user.startswith(RESERVED_PREFIX):
+        _say_error(text(settings.locale or hint, "console.as_reserved", name=user))
+        return 2
     transport = ConsoleTransport(locale=settings.locale or hint)
     async with running_engine(settings, transport) as engine:
-        console = Console(engine, transport, user=args.user or login_name(), channel=args.channel, locale=hint)
+        console = Console(engine, transport, user=user, channel=args.channel, locale=hint)
         await console.run()
     return 0
 

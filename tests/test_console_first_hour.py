@@ -193,6 +193,8 @@ async def test_the_ai_is_itself_on_boards_and_its_stats_are_right(tmp_path: Path
             OPENAI_API_KEY="sk-test",
             CATCHBOT_DIALECT_SECONDS="3",
         )
+        refused = await console("", cwd=tmp_path, args=("--user", "ＡＩ"))
+        assert refused.code == 2 and refused.err_lines == ['catchbot: "ＡＩ" is the AI player\'s name; pick another.']
         for name in ("AI", "🤖 AI", "ＡＩ", "a.i.", "catchbot:ai"):
             await bot.send(f"/as {name}")
             await bot.expect("is the AI player's name; pick another")
