@@ -25,7 +25,8 @@ from tests.test_console_e2e import ConsoleProcess, drawing_file
 async def test_the_console_speaks_the_terminals_language(tmp_path: Path) -> None:
     english = await console("/help\n/as bob\n/leaderboard\n", cwd=tmp_path, lang="en_US.UTF-8")
     assert "Commands:" in english.out and "(you are now bob)" in english.out
-    korean = await console("/help\n/as bob\n/leaderboard\n", cwd=tmp_path / "..", lang="ko_KR.UTF-8")
+    (tmp_path / "ko").mkdir()
+    korean = await console("/help\n/as bob\n/leaderboard\n", cwd=tmp_path / "ko", lang="ko_KR.UTF-8")
     assert "명령어:" in korean.out and "(이제 bob 님입니다)" in korean.out
     # An empty Korean board says "nobody has points" once, not twice.
     assert "점수를 얻은 사람이 없어요" in korean.out and "아직 점수가 없어요" not in korean.out
