@@ -141,7 +141,7 @@ def test_a_terminal_gets_a_prompt_with_player_and_channel_and_history(tmp_path: 
     import subprocess
 
     main, child = pty.openpty()
-    env = clean_env(CATCHBOT_DB_PATH=str(tmp_path / "game.db"), TERM="dumb")
+    env = clean_env(CATCHBOT_DB_PATH=str(tmp_path / "game.db"), CATCHBOT_DRAW_SECONDS="3", TERM="dumb")
     proc = subprocess.Popen(
         [sys.executable, "-m", "bot", "console", "--user", "alice"],
         stdin=child,
@@ -159,7 +159,12 @@ def test_a_terminal_gets_a_prompt_with_player_and_channel_and_history(tmp_path: 
         _read_until(main, "bob #art> ")
         os.write(main, b"\x1b[A\x1b[A\r")  # arrow up twice: readline history brings back /channel art
         _read_until(main, "(now in #art)")
-        os.write(main, b"/quit\r")
+        # A message that arrives while a line is half typed is printed above it, and the prompt comes back.
+        os.write(main, b"/draw\r")
+        _read_until(main, "bob #art> ")
+        os.write(main, b"half typed")
+        assert "Time's up!" in _read_until(main, "bob #art> half typed")
+        os.write(main, b"\r/quit\r")
         assert proc.wait(timeout=20) == 0
     finally:
         if proc.poll() is None:
