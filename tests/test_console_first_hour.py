@@ -163,7 +163,9 @@ def test_a_terminal_gets_a_prompt_with_player_and_channel_and_history(tmp_path: 
         os.write(main, b"/draw\r")
         _read_until(main, "bob #art> ")
         os.write(main, b"half typed")
-        assert "Time's up!" in _read_until(main, "bob #art> half typed")
+        after = _read_until(main, "Time's up!").split("Time's up!", 1)[1]
+        if "bob #art> half typed" not in after:
+            _read_until(main, "bob #art> half typed")
         os.write(main, b"\r/quit\r")
         assert proc.wait(timeout=20) == 0
     finally:
