@@ -70,7 +70,8 @@ class Settings(BaseSettings):
 
     # --- core -----------------------------------------------------------
     db_path: Path = Path("catchbot.db")
-    locale: Literal["ko", "en"] = "ko"
+    # Unset: a space's own setting, else the platform's language (Korean for Korean, English otherwise).
+    locale: Literal["ko", "en"] | None = None
     timezone: str = "Asia/Seoul"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     admins: str = ""  # comma-separated user ids that are admins everywhere

@@ -20,15 +20,28 @@ class Say:
 
 @dataclass(frozen=True, slots=True)
 class Whisper:
-    """A private message (ephemeral or DM) to one user only."""
+    """A private message (ephemeral or DM) to one user only.
+
+    ``round_id`` is set when the message carries a round's secret: an adapter that
+    cannot deliver it privately reports :class:`bot.events.SecretUndelivered`.
+    """
+
+    user: str
+    text: str
+    round_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """Quietly confirm one user's message (a reaction where the platform has them)."""
 
     user: str
     text: str
 
 
 @dataclass(frozen=True, slots=True)
-class Ack:
-    """Quietly confirm one user's message (a reaction where the platform has them)."""
+class Quiet:
+    """Why the core said nothing: chat platforms drop it, the console (one person testing) shows it."""
 
     user: str
     text: str
@@ -51,11 +64,35 @@ class Picture:
 
 
 @dataclass(frozen=True, slots=True)
+class Thinking:
+    """The AI player is working on an answer: a typing indicator where the platform has one."""
+
+    game: str
+    text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RoundStarted:
+    """The public start of a round.
+
+    ``actions`` are command names an adapter may offer as buttons (``secret``,
+    ``hint``, ``skip``); a press is the same :class:`bot.events.Command` a typed
+    command would be, and the core decides who may do what.
+    """
+
+    text: str
+    game: str
+    round_id: int
+    actions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class BoardRow:
     rank: int
     user: str
     name: str
     points: int
+    is_ai: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +102,9 @@ class Leaderboard:
     period: str
     rows: tuple[BoardRow, ...]
     caller: BoardRow | None = None
+    title: str = ""
+    you_text: str = ""
+    empty_text: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +113,7 @@ class ResultLine:
     answer: str
     score: float | None
     points: int
+    is_ai: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +125,30 @@ class RoundResult:
     round_id: int
     answer: str
     lines: tuple[ResultLine, ...] = ()
+    title: str = ""
 
 
-Reply = Say | Whisper | Ack | AdminNotice | Picture | Leaderboard | RoundResult
+@dataclass(frozen=True, slots=True)
+class StatsCard:
+    """One player's figures; ``fields`` are (localised label, value) pairs."""
+
+    text: str
+    user: str
+    name: str
+    is_ai: bool
+    fields: tuple[tuple[str, str], ...] = ()
+
+
+Reply = (
+    Say
+    | Whisper
+    | Ack
+    | Quiet
+    | AdminNotice
+    | Picture
+    | Thinking
+    | RoundStarted
+    | Leaderboard
+    | RoundResult
+    | StatsCard
+)
