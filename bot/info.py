@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from zoneinfo import ZoneInfo
 
-from bot.errors import UserError
+from bot.errors import AdminOnly, UserError
 from bot.events import Command
 from bot.periods import day_bounds, is_period_word, parse_period
 from bot.replies import BoardRow, Leaderboard, Reply, Say, StatsCard
@@ -139,7 +139,7 @@ class InfoCommands:
                 )
             return [Say("\n".join(lines))]
         if not engine.is_admin(command.origin):
-            raise UserError("core.admin_only")
+            raise AdminOnly()
         game = GAME_WORDS.get(command.args[0].lower())
         if game is None or len(command.args) != 2:
             raise UserError("core.model_usage")
@@ -200,7 +200,7 @@ class InfoCommands:
                 )
             ]
         if not engine.is_admin(command.origin):
-            raise UserError("core.admin_only")
+            raise AdminOnly()
         if len(command.args) != 2:
             raise UserError("core.config_usage")
         key, value = command.args[0].lower(), command.args[1].strip()
@@ -233,7 +233,7 @@ class InfoCommands:
             names = ", ".join(f"{w['en']}/{w['ko']}" for w in own[:50]) or "-"
             return [Say(engine.t(space, "core.words_list", count=len(own), names=neutralise(names, 1500)))]
         if not engine.is_admin(command.origin):
-            raise UserError("core.admin_only")
+            raise AdminOnly()
         if action in ("add", "추가") and 3 <= len(command.args) <= 5:
             en, ko = command.args[1].replace("_", " ").strip(), command.args[2].replace("_", " ").strip()
             category = command.args[3].lower() if len(command.args) > 3 else "objects"
