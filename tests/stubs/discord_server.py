@@ -270,6 +270,7 @@ class DiscordStub:
         self.attachments: dict[int, bytes] = {}
         self.downloads: list[int] = []
         self.identifies: list[JSON] = []
+        self.created: list[JSON] = []  # every message the bot created, as the stub answered it
         self.gateway_asked = 0
         self._ids = itertools.count(1)
         self.bot = Member(self.application_id, "catchbot", bot=True)
@@ -671,6 +672,8 @@ class DiscordStub:
         method = call.method
         if parts == ["users", "@me"] and method == "GET":
             return _json(self.bot.user())
+        if parts[0] == "users" and len(parts) == 2 and parts[1].isdigit() and method == "GET":
+            return _json(self._member(int(parts[1])).user())
         if parts == ["oauth2", "applications", "@me"]:
             return _json(self._application())
         if parts == ["gateway", "bot"]:
@@ -748,7 +751,7 @@ class DiscordStub:
     def _posted(self, call: Call, channel_id: int) -> JSON:
         body = call.message
         guild = self.guild_of(channel_id)
-        return {
+        created = {
             "id": str(self.snowflake()),
             "channel_id": str(channel_id),
             **({"guild_id": str(guild.id)} if guild else {}),
@@ -776,6 +779,8 @@ class DiscordStub:
             "type": 0,
             "flags": int(body.get("flags") or 0),
         }
+        self.created.append(created)
+        return created
 
     def _callback(self, call: Call, interaction_id: int) -> JSON:
         body = call.json or {}

@@ -1,0 +1,109 @@
+"""Hybrid (slash + prefix) commands generated from the core's table, :data:`bot.commands.COMMANDS`.
+
+Nothing here lists commands of its own: a command added to the table becomes a
+slash command (descriptions in English and Korean through :class:`CatalogTranslator`,
+choices from the table) and a prefix command with every alias, Korean ones too.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any, Optional  # noqa: UP035 - discord.py reads Optional[str] as "not required"
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot import i18n
+from bot.commands import COMMANDS, CommandSpec
+
+DESCRIPTION_MAX = 100
+CHOICES_MAX = 25
+RunCommand = Callable[[commands.Context[Any], str, tuple[str, ...]], Awaitable[None]]
+
+
+def _korean_name(spec: CommandSpec) -> str | None:
+    """The first Hangul alias, shown as the slash command's name to Korean clients."""
+    for alias in spec.aliases:
+        if all("가" <= ch <= "힣" for ch in alias) and len(alias) <= 32:
+            return alias
+    return None
+
+
+def _text(key: str, locale: str = "en") -> str:
+    text = i18n.text(locale, key)
+    return text if len(text) <= DESCRIPTION_MAX else text[: DESCRIPTION_MAX - 1] + "…"
+
+
+class CatalogTranslator(app_commands.Translator):
+    """Command names and descriptions in Korean and English, from the locale files."""
+
+    async def translate(
+        self, string: app_commands.locale_str, locale: discord.Locale, context: app_commands.TranslationContextTypes
+    ) -> str | None:
+        language = i18n.locale_for(locale.value)
+        if language is None:
+            return None
+        key = string.extras.get("key")
+        if key is not None:
+            return _text(key, language)
+        korean = string.extras.get("korean_name")
+        if korean is not None and language == "ko":
+            return korean
+        return None
+
+
+def make_command(spec: CommandSpec, run: RunCommand) -> commands.HybridCommand[Any, ..., None]:
+    """One hybrid command for ``spec``: each parameter an optional string, a ``rest`` parameter takes the line."""
+    # discord.py's own Parameter type: its hybrid wrapper reads converters off the signature's parameters.
+    parameters = [commands.Parameter("ctx", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    for param in spec.params:
+        assert param.name.isidentifier(), param.name
+        parameters.append(
+            commands.Parameter(
+                param.name,
+                inspect.Parameter.KEYWORD_ONLY if param.rest else inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                default=inspect.Parameter.empty if param.required else None,
+                annotation=str if param.required else Optional[str],  # noqa: UP045
+            )
+        )
+    signature = inspect.Signature(parameters)
+
+    async def callback(ctx: commands.Context[Any], *args: Any, **kwargs: Any) -> None:
+        bound = signature.bind(ctx, *args, **kwargs)
+        words: list[str] = []
+        for param in spec.params:
+            value = bound.arguments.get(param.name)
+            if value:
+                words.extend(str(value).split() if param.rest else [str(value)])
+        await run(ctx, spec.name, tuple(words))
+
+    callback.__name__ = callback.__qualname__ = f"{spec.name}_command"
+    callback.__signature__ = signature  # type: ignore[attr-defined]
+    callback.__discord_app_commands_param_description__ = {  # type: ignore[attr-defined]
+        p.name: app_commands.locale_str(_text(p.description_key), key=p.description_key) for p in spec.params
+    }
+    with_choices = {
+        p.name: [app_commands.Choice(name=c, value=c) for c in p.choices[:CHOICES_MAX]]
+        for p in spec.params
+        if p.choices
+    }
+    if with_choices:
+        app_commands.choices(**with_choices)(callback)
+    korean = _korean_name(spec)
+    name = app_commands.locale_str(spec.name, **({"korean_name": korean} if korean else {}))
+    command: commands.HybridCommand[Any, ..., None] = commands.HybridCommand(
+        callback,
+        name=name,
+        aliases=list(spec.aliases),
+        description=app_commands.locale_str(_text(spec.description_key), key=spec.description_key),
+    )
+    # discord.py's hybrid wrapper deletes __signature__ after reading it; keep it for later copies.
+    callback.__signature__ = signature  # type: ignore[attr-defined]
+    return command
+
+
+def add_all(bot: commands.Bot, run: RunCommand) -> None:
+    for spec in COMMANDS:
+        bot.add_command(make_command(spec, run))
