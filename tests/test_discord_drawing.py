@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.discord_harness import Game, discord_game, drawing_png
+from tests.discord_harness import discord_game, drawing_png
 from tests.stubs.discord_server import EPHEMERAL, DiscordStub
 from tests.stubs.openai_server import OpenAIStub
 

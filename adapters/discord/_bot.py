@@ -125,7 +125,9 @@ class CatchBotMixin:
             upload = upload_of(origin, pick(message.attachments), f"discord-file:{message.id}")  # type: ignore[arg-type]
             await self._handle(upload, origin, message)
         if message.content.strip():
-            await self._handle(ChatMessage(origin, message.content, event_id=f"discord-msg:{message.id}"), origin, message)
+            await self._handle(
+                ChatMessage(origin, message.content, event_id=f"discord-msg:{message.id}"), origin, message
+            )
 
     async def _handle(self, event: Event, origin: Origin, message: discord.Message | None = None) -> None:
         replies = await self.engine.handle(event)
@@ -146,10 +148,16 @@ class CatchBotMixin:
             return
         if interaction is None:
             origin = self.origin_of(ctx.guild, ctx.channel.id, ctx.author)
-            await self._handle(Command(origin, name, args, event_id=f"discord-msg:{ctx.message.id}"), origin, ctx.message)
+            await self._handle(
+                Command(origin, name, args, event_id=f"discord-msg:{ctx.message.id}"), origin, ctx.message
+            )
             return
         origin = self.origin_of(
-            ctx.guild, ctx.channel.id, ctx.author, permissions=interaction.permissions, locale=_guild_locale(interaction)
+            ctx.guild,
+            ctx.channel.id,
+            ctx.author,
+            permissions=interaction.permissions,
+            locale=_guild_locale(interaction),
         )
         await self.answer(interaction, Command(origin, name, args, event_id=f"discord-int:{interaction.id}"), origin)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from typing import Any, Optional  # noqa: UP035 - discord.py reads Optional[str] as "not required"
+from typing import Any
 
 import discord
 from discord import app_commands
@@ -65,7 +65,7 @@ def make_command(spec: CommandSpec, run: RunCommand) -> commands.HybridCommand[A
                 param.name,
                 inspect.Parameter.KEYWORD_ONLY if param.rest else inspect.Parameter.POSITIONAL_OR_KEYWORD,
                 default=inspect.Parameter.empty if param.required else None,
-                annotation=str if param.required else Optional[str],  # noqa: UP045
+                annotation=str if param.required else str | None,
             )
         )
     signature = inspect.Signature(parameters)

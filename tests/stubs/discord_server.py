@@ -687,9 +687,7 @@ class DiscordStub:
             user_id = int((call.json or {})["recipient_id"])
             channel_id = self._dm_channel_for(user_id)
             user = self._member(user_id)
-            return _json(
-                {"id": str(channel_id), "type": 1, "last_message_id": None, "recipients": [user.user()]}
-            )
+            return _json({"id": str(channel_id), "type": 1, "last_message_id": None, "recipients": [user.user()]})
         if parts[0] == "channels" and parts[-1] == "typing":
             return web.Response(status=204)
         if parts[0] == "channels" and "reactions" in parts:
