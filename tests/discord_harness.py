@@ -76,6 +76,7 @@ async def discord_game(
     stub: DiscordStub | None = None,
     gateway: bool = True,
     expect_shards: int = 1,
+    bot_options: dict[str, Any] | None = None,
     **overrides: Any,
 ) -> AsyncIterator[Game]:
     async with contextlib.AsyncExitStack() as stack:
@@ -93,7 +94,9 @@ async def discord_game(
         settings = make_settings(**overrides)
         transport = DiscordTransport()
         engine = await stack.enter_async_context(running_engine(settings, transport))
-        task = asyncio.create_task(run_discord(settings, engine, transport, guild_ready_timeout=0.05))
+        task = asyncio.create_task(
+            run_discord(settings, engine, transport, guild_ready_timeout=0.05, **(bot_options or {}))
+        )
         try:
             await stub.wait_ready(shards=expect_shards)
             for _ in range(250):

@@ -46,10 +46,17 @@ class CatchBotMixin:
     reads_message_content: bool
 
     def __init__(
-        self, settings: Settings, engine: Engine | None, *, reads_message_content: bool, **options: Any
+        self,
+        settings: Settings,
+        engine: Engine | None,
+        *,
+        reads_message_content: bool,
+        defer_after: float = DEFER_AFTER,
+        **options: Any,
     ) -> None:
         super().__init__(**options)  # type: ignore[call-arg]
         self.settings = settings
+        self.defer_after = defer_after
         self.engine = engine  # type: ignore[assignment]  # None only for `catchbot discord sync`
         self.reads_message_content = reads_message_content
         self.sender = Sender(self)
@@ -184,13 +191,13 @@ class CatchBotMixin:
     async def answer(self, interaction: discord.Interaction, event: Event, origin: Origin) -> None:
         """Answer within Discord's 3 seconds: the caller's private reply is ephemeral, the rest goes to the channel.
 
-        If the core takes longer than :data:`DEFER_AFTER`, the interaction is deferred
+        If the core takes longer than ``defer_after`` seconds, the interaction is deferred
         ephemerally first, so a secret can never land in a public "thinking" message.
         """
         task = asyncio.ensure_future(self.engine.handle(event))
         deferred = False
         try:
-            replies = await asyncio.wait_for(asyncio.shield(task), DEFER_AFTER)
+            replies = await asyncio.wait_for(asyncio.shield(task), self.defer_after)
         except TimeoutError:
             await interaction.response.defer(ephemeral=True, thinking=True)
             deferred = True
