@@ -70,6 +70,8 @@ class CatchBotMixin:
             # A REST proxy knows its gateway; a plain Bot would otherwise go straight to Discord's default.
             _count, url, _limits = await bot.http.get_bot_gateway()
             DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+        if self.engine is None:
+            return  # `catchbot discord sync/invite`: the command decides what to sync
         for guild_id in self.settings.discord_sync_guild_ids:
             guild = discord.Object(id=guild_id)
             bot.tree.copy_global_to(guild=guild)
