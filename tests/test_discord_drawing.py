@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.games.drawing import hint_for
 from tests.discord_harness import discord_game, drawing_png
 from tests.stubs.discord_server import EPHEMERAL, DiscordStub
 from tests.stubs.openai_server import OpenAIStub
@@ -128,6 +129,16 @@ async def test_show_my_word_button_answers_the_drawer_only(make_settings) -> Non
         await stub.press(f"catchbot:secret:{active.id}", user=stub.alice, message=message)
         again = await stub.wait_for_call("POST", "/callback", after=mark)
         assert again.flags & EPHEMERAL and secret in again.message["content"]
+
+        mark = len(stub.calls)
+        await stub.press(f"catchbot:hint:{active.id}", user=stub.bob, message=message)
+        no_hint = await stub.wait_for_call("POST", "/callback", after=mark)
+        assert no_hint.flags & EPHEMERAL
+        mark = len(stub.calls)
+        await stub.press(f"catchbot:hint:{active.id}", user=stub.alice, message=message)
+        hint = await stub.wait_for_call("POST", "/callback", after=mark)
+        assert not hint.flags & EPHEMERAL and hint_for(active.word, "en") in hint.message["content"]  # type: ignore[arg-type]
+        assert not shows(hint.message["content"], secret)
 
         mark = len(stub.calls)
         await stub.press(f"catchbot:skip:{active.id}", user=stub.alice, message=message)
