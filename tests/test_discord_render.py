@@ -8,7 +8,7 @@ from adapters.discord._render import (
     FIELDS_MAX,
     board_embed,
     parse_custom_id,
-    render,
+    render_all,
     result_embed,
 )
 from bot.replies import (
@@ -49,8 +49,17 @@ def test_a_result_with_many_answers_keeps_to_25_fields_and_6000_characters() -> 
     assert len(embed.description or "") <= DESCRIPTION_MAX
 
 
-def test_plain_text_is_cut_to_2000_characters_and_buttons_parse_back() -> None:
-    assert len(render(Say("a" * 5000), "en").content or "") == 2000
+def test_long_plain_text_goes_out_in_parts_cut_at_line_ends() -> None:
+    lines = [f"word {i}: " + "x" * 60 for i in range(100)]  # about 7,000 characters
+    parts = [o.content or "" for o in render_all(Say("\n".join(lines)), "en")]
+    assert len(parts) == 4 and all(len(p) <= 2000 for p in parts)
+    assert "\n".join(parts).splitlines() == lines  # nothing lost, no line broken
+    many = [o.content or "" for o in render_all(Say("\n".join(lines * 5)), "en")]
+    assert len(many) == 5 and many[-1].endswith("…") and len(many[-1]) <= 2000
+    assert [len(o.content or "") for o in render_all(Say("a" * 4500), "en")] == [2000, 2000, 500]
+
+
+def test_buttons_parse_back() -> None:
     assert parse_custom_id("catchbot:secret:42") == ("secret", 42)
     assert parse_custom_id("catchbot:secret:x") is None and parse_custom_id("other:secret:1") is None
 

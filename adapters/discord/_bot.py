@@ -13,7 +13,7 @@ from discord.ext import commands
 from discord.gateway import DiscordWebSocket
 
 from adapters.discord._commands import CatalogTranslator, add_all
-from adapters.discord._render import CONTENT_MAX, cut, parse_custom_id, render
+from adapters.discord._render import CONTENT_MAX, cut, parse_custom_id, render_all
 from adapters.discord._transport import Sender, space_id
 from adapters.discord._uploads import pick, upload_of
 from bot import i18n
@@ -222,7 +222,10 @@ class CatchBotMixin:
                 await interaction.response.send_message(cut(quiet, CONTENT_MAX), ephemeral=True)
             else:
                 rest.remove(first)
-                await interaction.response.send_message(**render(first, locale).kwargs())  # type: ignore[arg-type]
+                head, *tail = render_all(first, locale)
+                await interaction.response.send_message(**head.kwargs())  # type: ignore[arg-type]
+                for outgoing in tail:
+                    await interaction.followup.send(**outgoing.kwargs())  # type: ignore[arg-type]
                 for notice in self.sender.notices_after(origin.space, origin.channel, first, locale):
                     await interaction.followup.send(cut(notice.text, CONTENT_MAX))
         for extra in mine[1:]:

@@ -21,6 +21,7 @@ from bot.replies import (
     Reply,
     RoundResult,
     RoundStarted,
+    Say,
     StatsCard,
 )
 
@@ -43,6 +44,8 @@ _BUTTON_STYLES = {
     "skip": discord.ButtonStyle.danger,
 }
 EMBED_COLOUR = 0x5865F2
+# A long plain message (a space's word list, say) goes out in parts cut at line ends, at most this many.
+MAX_PARTS = 5
 
 
 def cut(text: str, limit: int) -> str:
@@ -83,6 +86,39 @@ class Outgoing:
         if self.file_data is not None:
             out["file"] = discord.File(io.BytesIO(self.file_data), filename=self.filename or "image.png")
         return out
+
+
+def split_text(text: str, limit: int = CONTENT_MAX, max_parts: int = MAX_PARTS) -> list[str]:
+    """``text`` in parts of at most ``limit`` characters, cut at line ends where possible; the last part ends
+    with "…" when even ``max_parts`` parts cannot hold it all."""
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:  # one very long line: cut it hard
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = candidate
+    if current or not parts:
+        parts.append(current)
+    if len(parts) > max_parts:
+        parts = parts[:max_parts]
+        parts[-1] = parts[-1][: limit - 1].rstrip() + ELLIPSIS
+    return parts
+
+
+def render_all(reply: Reply, locale: str) -> list[Outgoing]:
+    """The public messages for ``reply``: one, or a few for plain text longer than one message holds."""
+    if isinstance(reply, Say):
+        return [Outgoing(content=part) for part in split_text(reply.text) if part.strip()]
+    return [render(reply, locale)]
 
 
 def render(reply: Reply, locale: str) -> Outgoing:

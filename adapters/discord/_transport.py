@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from adapters.discord._render import CONTENT_MAX, cut, render
+from adapters.discord._render import CONTENT_MAX, cut, render_all
 from bot import i18n
 from bot.events import Origin, SecretUndelivered
 from bot.replies import Ack, Quiet, Reply, RoundStarted, Say, Thinking, Whisper
@@ -129,7 +129,8 @@ class Sender:
         if isinstance(reply, Whisper):
             await self.whisper(space, channel, reply, locale)
             return
-        await target.send(**render(reply, locale).kwargs())  # type: ignore[arg-type]
+        for outgoing in render_all(reply, locale):
+            await target.send(**outgoing.kwargs())  # type: ignore[arg-type]
         for extra in self.notices_after(space, channel, reply, locale):
             await target.send(cut(extra.text, CONTENT_MAX))
 
