@@ -105,6 +105,7 @@ async def discord_game(
                 await asyncio.sleep(0.02)
             yield Game(stub, engine, transport, settings)
         finally:
+            await stub.settle()  # let the bot finish sending before it is stopped
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

@@ -553,6 +553,14 @@ class DiscordStub:
         assert found is not None
         return found
 
+    async def settle(self, quiet: float = 0.05, within: float = 2.0) -> None:
+        """Until no REST call has arrived for ``quiet`` seconds (the bot has finished what it was sending)."""
+        deadline = time.monotonic() + within
+        seen = -1
+        while len(self.calls) != seen and time.monotonic() < deadline:
+            seen = len(self.calls)
+            await asyncio.sleep(quiet)
+
     def posts(self) -> list[Call]:
         """Every call that creates or edits a message: channel messages, callbacks, followups."""
         return [
