@@ -102,3 +102,16 @@ async def test_catchbot_discord_sync_registers_commands_globally(tmp_path: Path)
         assert [c.path for c in put] == [f"/applications/{stub.application_id}/commands"]
         assert len(put[0].json) == len(COMMANDS) and f"{len(COMMANDS)} slash commands" in out.decode()
         assert stub.identifies == []  # set-up only: no gateway connection
+
+
+async def test_model_ids_and_setting_values_are_autocompleted(make_settings) -> None:
+    async with discord_game(make_settings, drawing_model="ft:gpt-4o:org:canvas:1") as game:
+        stub = game.stub
+        await stub.autocomplete("config", {"key": "timezone", "value": "seo"}, "value", user=stub.owner)
+        zones = await stub.wait_for_call("POST", "/callback")
+        assert zones.json["type"] == 8
+        assert [c["value"] for c in zones.json["data"]["choices"]] == ["Asia/Seoul"]
+        mark = len(stub.calls)
+        await stub.autocomplete("model", {"game": "drawing", "model": "canvas"}, "model", user=stub.owner)
+        models = await stub.wait_for_call("POST", "/callback", after=mark)
+        assert [c["value"] for c in models.json["data"]["choices"]] == ["ft:gpt-4o:org:canvas:1"]

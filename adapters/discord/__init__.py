@@ -103,6 +103,10 @@ def build_bot(
         transport = engine.services.transport
     if transport is not None:
         transport.attach(bot)
+    elif engine is not None:
+        log.warning(
+            "the engine's transport is not a DiscordTransport: hints, time-outs and AI answers will not reach Discord"
+        )
     return bot  # type: ignore[return-value]
 
 

@@ -8,7 +8,9 @@ choices from the table) and a prefix command with every alias, Korean ones too.
 from __future__ import annotations
 
 import inspect
+import zoneinfo
 from collections.abc import Awaitable, Callable
+from functools import cache
 from typing import Any
 
 import discord
@@ -17,6 +19,7 @@ from discord.ext import commands
 
 from bot import i18n
 from bot.commands import COMMANDS, CommandSpec
+from bot.config import Settings
 
 DESCRIPTION_MAX = 100
 CHOICES_MAX = 25
@@ -52,6 +55,39 @@ class CatalogTranslator(app_commands.Translator):
         if korean is not None and language == "ko":
             return korean
         return None
+
+
+@cache
+def _time_zones() -> tuple[str, ...]:
+    return tuple(sorted(zoneinfo.available_timezones()))
+
+
+def suggestions(settings: Settings, command: str, param: str, typed: str, key: str | None) -> list[str]:
+    """Autocomplete values where free text is hard to get right: model ids and setting values."""
+    if command == "model" and param == "model":
+        values = [settings.drawing_model, settings.drawing_fallback_model, settings.dialect_model]
+        values += [settings.dialect_fallback_model, "reset"]
+    elif command == "config" and param == "value":
+        values = {"locale": list(i18n.LOCALES), "collect": ["on", "off"]}.get(key or "", [])
+        if key == "timezone":
+            values = list(_time_zones())
+    else:
+        return []
+    lowered = typed.strip().lower()
+    unique = list(dict.fromkeys(values))
+    return [v for v in unique if lowered in v.lower()][:CHOICES_MAX]
+
+
+def _autocomplete_for(spec: CommandSpec, param: str) -> Callable[..., Awaitable[list[app_commands.Choice[str]]]]:
+    async def autocomplete(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        settings: Settings = interaction.client.settings  # type: ignore[attr-defined]
+        key = getattr(interaction.namespace, "key", None)
+        return [app_commands.Choice(name=v, value=v) for v in suggestions(settings, spec.name, param, current, key)]
+
+    return autocomplete
+
+
+AUTOCOMPLETED = {("model", "model"), ("config", "value")}
 
 
 def make_command(spec: CommandSpec, run: RunCommand) -> commands.HybridCommand[Any, ..., None]:
@@ -101,6 +137,9 @@ def make_command(spec: CommandSpec, run: RunCommand) -> commands.HybridCommand[A
     )
     # discord.py's hybrid wrapper deletes __signature__ after reading it; keep it for later copies.
     callback.__signature__ = signature  # type: ignore[attr-defined]
+    for param in spec.params:
+        if (spec.name, param.name) in AUTOCOMPLETED and not param.choices:
+            command.autocomplete(param.name)(_autocomplete_for(spec, param.name))
     return command
 
 

@@ -456,6 +456,21 @@ class DiscordStub:
         }
         return await self._interaction(2, data, user=user, channel=channel, locale=locale, dm=dm)
 
+    async def autocomplete(
+        self, name: str, options: dict[str, str], focused: str, *, user: Member, channel: int | None = None
+    ) -> JSON:
+        """Inject an autocomplete request (INTERACTION_CREATE type 4) while ``focused`` is being typed."""
+        data = {
+            "id": str(self.snowflake()),
+            "name": name,
+            "type": 1,
+            "options": [
+                {"name": k, "type": 3, "value": v, **({"focused": True} if k == focused else {})}
+                for k, v in options.items()
+            ],
+        }
+        return await self._interaction(4, data, user=user, channel=channel, locale="en-US")
+
     async def press(self, custom_id: str, *, user: Member, message: JSON, locale: str = "en-US") -> JSON:
         """Inject a button press (INTERACTION_CREATE type 3) on ``message`` (a payload the bot posted)."""
         data = {"custom_id": custom_id, "component_type": 2}
