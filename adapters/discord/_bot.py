@@ -13,7 +13,7 @@ from discord.ext import commands
 from discord.gateway import DiscordWebSocket
 
 from adapters.discord._commands import CatalogTranslator, add_all
-from adapters.discord._render import CONTENT_MAX, cut, parse_custom_id, render_all
+from adapters.discord._render import CONTENT_MAX, Outgoing, cut, parse_custom_id, render_all
 from adapters.discord._transport import Sender, space_id
 from adapters.discord._uploads import pick, upload_of
 from bot import i18n
@@ -222,7 +222,7 @@ class CatchBotMixin:
                 await interaction.response.send_message(cut(quiet, CONTENT_MAX), ephemeral=True)
             else:
                 rest.remove(first)
-                head, *tail = render_all(first, locale)
+                head, *tail = render_all(first, locale) or [Outgoing(content=i18n.text(locale, "discord.done"))]
                 await interaction.response.send_message(**head.kwargs())  # type: ignore[arg-type]
                 for outgoing in tail:
                     await interaction.followup.send(**outgoing.kwargs())  # type: ignore[arg-type]
