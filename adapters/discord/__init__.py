@@ -4,7 +4,7 @@
 - :func:`run_discord` connects and runs until cancelled (``catchbot run`` with ``DISCORD_TOKEN`` set);
 - :class:`DiscordTransport` is the engine's transport for replies that come later.
 
-Wiring, as ``catchbot run`` does it::
+Wiring, as ``catchbot run`` does it (:func:`serve` is exactly this)::
 
     transport = DiscordTransport()
     async with running_engine(settings, transport) as engine:
@@ -35,6 +35,7 @@ __all__ = [
     "guild_id_of",
     "invite_url",
     "run_discord",
+    "serve",
     "space_id",
 ]
 
@@ -137,3 +138,12 @@ async def run_discord(
                 "starting without it; slash commands work, chat guesses do not (README, Discord, step 2)"
             )
             reads_message_content = False
+
+
+async def serve(settings: Settings) -> None:
+    """Everything ``catchbot run`` needs for Discord alone: the engine, its transport and the bot."""
+    from bot.app import running_engine
+
+    transport = DiscordTransport()
+    async with running_engine(settings, transport) as engine:
+        await run_discord(settings, engine, transport)

@@ -12,7 +12,7 @@ import yarl
 from discord.ext import commands
 from discord.gateway import DiscordWebSocket
 
-from adapters.discord._commands import CatalogTranslator, add_all
+from adapters.discord._commands import CatalogTranslator, add_all, time_zones
 from adapters.discord._render import CONTENT_MAX, Outgoing, cut, parse_custom_id, render_all
 from adapters.discord._transport import Sender, space_id
 from adapters.discord._uploads import pick, upload_of
@@ -66,6 +66,7 @@ class CatchBotMixin:
     async def setup_hook(self) -> None:
         bot: commands.Bot = self  # type: ignore[assignment]
         await bot.tree.set_translator(CatalogTranslator())
+        await asyncio.to_thread(time_zones)  # the zone list reads the disk once: not on the event loop later
         if self.settings.discord_api_base and not self.settings.discord_gateway_url:
             # A REST proxy knows its gateway; a plain Bot would otherwise go straight to Discord's default.
             _count, url, _limits = await bot.http.get_bot_gateway()

@@ -58,7 +58,7 @@ class CatalogTranslator(app_commands.Translator):
 
 
 @cache
-def _time_zones() -> tuple[str, ...]:
+def time_zones() -> tuple[str, ...]:
     return tuple(sorted(zoneinfo.available_timezones()))
 
 
@@ -70,7 +70,7 @@ def suggestions(settings: Settings, command: str, param: str, typed: str, key: s
     elif command == "config" and param == "value":
         values = {"locale": list(i18n.LOCALES), "collect": ["on", "off"]}.get(key or "", [])
         if key == "timezone":
-            values = list(_time_zones())
+            values = list(time_zones())
     else:
         return []
     lowered = typed.strip().lower()
