@@ -8,7 +8,9 @@ output inside ``text`` have already been neutralised (see :mod:`bot.safety`).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import base64
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,3 +154,60 @@ Reply = (
     | RoundResult
     | StatsCard
 )
+
+
+_TYPES: dict[str, type] = {
+    cls.__name__: cls
+    for cls in (
+        Say,
+        Whisper,
+        Ack,
+        Quiet,
+        AdminNotice,
+        Picture,
+        Thinking,
+        RoundStarted,
+        Leaderboard,
+        RoundResult,
+        StatsCard,
+    )
+}
+
+
+def to_record(reply: Reply) -> dict[str, Any]:
+    """A JSON-ready form of a reply, for announcements kept until they are delivered."""
+    record: dict[str, Any] = {"type": type(reply).__name__}
+    for f in fields(reply):
+        value = getattr(reply, f.name)
+        if isinstance(value, bytes):
+            value = base64.b64encode(value).decode("ascii")
+        elif isinstance(value, BoardRow | ResultLine):
+            value = asdict(value)
+        elif isinstance(value, tuple):
+            value = [asdict(v) if isinstance(v, BoardRow | ResultLine) else v for v in value]
+        record[f.name] = value
+    return record
+
+
+def from_record(record: dict[str, Any]) -> Reply:
+    """The reply :func:`to_record` made; raises ValueError for a record it did not make."""
+    kind = _TYPES.get(str(record.get("type")))
+    if kind is None:
+        raise ValueError(f"not a reply record: {record.get('type')!r}")
+    values: dict[str, Any] = {}
+    for f in fields(kind):
+        if f.name not in record:
+            continue
+        value = record[f.name]
+        if kind is Picture and f.name == "data":
+            value = base64.b64decode(value)
+        elif f.name == "rows":
+            value = tuple(BoardRow(**v) for v in value)
+        elif f.name == "caller" and value is not None:
+            value = BoardRow(**value)
+        elif f.name == "lines":
+            value = tuple(ResultLine(**v) for v in value)
+        elif f.name in ("actions", "fields"):
+            value = tuple(tuple(v) if isinstance(v, list) else v for v in value)
+        values[f.name] = value
+    return kind(**values)  # type: ignore[no-any-return]

@@ -176,3 +176,39 @@ async def test_stats_card_and_board_rows_are_structured(engine: Engine) -> None:
     (board,) = await engine.handle(command("leaderboard", user="bob"))
     assert board.title in board.text and board.you_text in board.text and board.caller is not None
     assert board.rows[0].user == "bob" and board.caller.user == "bob"
+
+
+def test_every_reply_survives_the_round_trip_through_a_record() -> None:
+    import json
+
+    from bot.replies import (
+        Ack,
+        AdminNotice,
+        BoardRow,
+        Leaderboard,
+        Picture,
+        ResultLine,
+        Thinking,
+        from_record,
+        to_record,
+    )
+
+    replies = [
+        Say("hi"),
+        Whisper("u", "secret", round_id=3),
+        Ack("u", "ok"),
+        Quiet("u", "why"),
+        AdminNotice("admins"),
+        Picture(b"\x89PNG\x00", "a.png", "caption"),
+        Thinking("drawing"),
+        RoundStarted("go", "drawing", 4, ("secret", "hint", "skip")),
+        Leaderboard(
+            "b", "both", "all", (BoardRow(1, "u", "U", 9, is_ai=True),), BoardRow(1, "u", "U", 9), "t", "y", "e"
+        ),
+        RoundResult(
+            "r", "dialect", 5, "ans", (ResultLine("U", "a", 51.5, 8), ResultLine("AI", "b", None, 0, True)), "T"
+        ),
+        StatsCard("s", "u", "U", False, (("Wins", "1"), ("Points", "3"))),
+    ]
+    for reply in replies:
+        assert from_record(json.loads(json.dumps(to_record(reply)))) == reply
