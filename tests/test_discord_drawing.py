@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 from collections.abc import AsyncIterator
 
 import pytest
 
+from adapters.launch import serve_platforms
 from bot.games.drawing import hint_for
 from tests.discord_harness import discord_game, drawing_png
 from tests.stubs.discord_server import EPHEMERAL, DiscordStub
@@ -180,3 +183,34 @@ async def test_a_round_started_in_a_thread_stays_in_the_thread(make_settings) ->
 def shows(text: str, word: str) -> bool:
     """Whether ``text`` shows ``word`` as a word of its own ("lock" is not in "clock")."""
     return re.search(rf"(?<!\w){re.escape(word)}(?!\w)", text, re.IGNORECASE) is not None
+
+
+async def test_the_launcher_runs_discord_and_routes_later_messages_to_it(make_settings, ai: OpenAIStub) -> None:
+    async with DiscordStub() as stub:
+        settings = make_settings(
+            discord_token="test-token",
+            discord_api_base=stub.api_base,
+            discord_gateway_url=stub.gateway_url,
+            openai_base_url=ai.base_url,
+            openai_api_key="test-key",
+            model_retries=0,
+        )
+        ai.chat_reply = lambda body: "a flibbertigibbet"
+        task = asyncio.create_task(serve_platforms(settings, ["discord"]))
+        try:
+            await stub.wait_ready()
+            await stub.slash("draw", user=stub.alice)
+            await stub.wait_for_call("POST", "/callback")
+            await stub.message(stub.alice, "", attachments=[stub.attachment(drawing_png(), "d.png")])
+            # The AI's answer comes later, through the launcher's router, to this adapter's transport.
+            said = await stub.wait_for_call(
+                "POST",
+                f"/channels/{stub.general_id}/messages",
+                lambda c: "flibbertigibbet" in c.message.get("content", ""),
+            )
+            assert said.message["allowed_mentions"] == NO_PINGS
+            await stub.settle()
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

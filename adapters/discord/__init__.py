@@ -4,20 +4,20 @@
 - :func:`run_discord` connects and runs until cancelled (``catchbot run`` with ``DISCORD_TOKEN`` set);
 - :class:`DiscordTransport` is the engine's transport for replies that come later.
 
-Wiring, as ``catchbot run`` does it (:func:`serve` is exactly this)::
+Wiring for Discord alone (:func:`serve` is exactly this)::
 
     transport = DiscordTransport()
     async with running_engine(settings, transport) as engine:
         await run_discord(settings, engine, transport)
 
-A process that also runs Slack hands the engine one transport that routes by space
-prefix (``discord:`` here) to this one.
+``catchbot run`` (:mod:`adapters.launch`) passes its router instead, which then routes
+every ``discord:`` space to this adapter.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 import discord
 from discord.ext import commands
@@ -25,7 +25,7 @@ from discord.ext import commands
 from adapters.discord._bot import CatchBot, CatchBotMixin, ShardedCatchBot, point_at_discord
 from adapters.discord._transport import DiscordTransport, guild_id_of, space_id
 from bot.config import Settings
-from bot.engine import Engine
+from bot.engine import Engine, Transport
 
 __all__ = [
     "INVITE_PERMISSIONS",
@@ -111,10 +111,19 @@ def build_bot(
     return bot  # type: ignore[return-value]
 
 
+class _Routes(Protocol):
+    """The launcher's router (:class:`adapters.launch.Router`): one transport per platform."""
+
+    def add(self, platform: str, transport: Transport) -> None: ...
+
+
 async def run_discord(
-    settings: Settings, engine: Engine, transport: DiscordTransport | None = None, **options: Any
+    settings: Settings, engine: Engine, transport: DiscordTransport | _Routes | None = None, **options: Any
 ) -> None:
     """Connect and play until cancelled.
+
+    ``transport`` is this adapter's :class:`DiscordTransport`, or the launcher's router, which then
+    gets one for the ``discord`` platform; without either the engine's own transport must be one.
 
     Without the message content intent enabled in the developer portal Discord refuses the
     connection (close code 4014); the bot then connects again without it: slash commands and
@@ -122,6 +131,10 @@ async def run_discord(
     """
     if settings.discord_token is None:
         raise ValueError("DISCORD_TOKEN is not set")
+    if transport is not None and not isinstance(transport, DiscordTransport):
+        ours = DiscordTransport()
+        transport.add("discord", ours)
+        transport = ours
     token = settings.discord_token.get_secret_value()
     reads_message_content = True
     while True:
