@@ -165,6 +165,14 @@ async def test_oversized_and_text_attachments_get_a_sentence_and_are_never_downl
         assert stub.calls.index(not_image) > stub.calls.index(too_big)
         assert stub.downloads == []
         assert game.round_in() is not None  # the round carries on
+        # Several attachments in one message: the first image counts, the others are never fetched.
+        first_image = stub.attachment(drawing_png(), "drawing.png")
+        second_image = stub.attachment(drawing_png(), "other.png")
+        await stub.message(
+            stub.alice, "", attachments=[stub.attachment(b"x", "a.txt", "text/plain"), first_image, second_image]
+        )
+        await game.channel_post(stub.general_id, lambda c: "1/4" in c.message.get("content", ""))
+        assert stub.downloads == [int(first_image["id"])]
 
 
 async def test_a_round_started_in_a_thread_stays_in_the_thread(make_settings) -> None:
