@@ -149,6 +149,14 @@ async def test_show_my_word_button_answers_the_drawer_only(make_settings) -> Non
         ended = await stub.wait_for_call("POST", "/callback", after=mark)
         assert not ended.flags & EPHEMERAL and ended.message["embeds"]
 
+        await stub.slash("draw", user=stub.bob)
+        second = await game.wait_round()
+        mark = len(stub.calls)
+        await stub.press(f"catchbot:skip:{active.id}", user=stub.owner, message=message)  # the old round's button
+        stale = await stub.wait_for_call("POST", "/callback", after=mark)
+        assert stale.flags & EPHEMERAL and "over" in stale.message["content"]
+        assert game.round_in() is second
+
 
 async def test_oversized_and_text_attachments_get_a_sentence_and_are_never_downloaded(make_settings) -> None:
     async with discord_game(make_settings) as game:

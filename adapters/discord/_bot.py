@@ -178,7 +178,7 @@ class CatchBotMixin:
         parsed = parse_custom_id(str((interaction.data or {}).get("custom_id", "")))
         if parsed is None:
             return
-        action, _round_id = parsed
+        action, round_id = parsed
         if interaction.guild is None or interaction.channel_id is None:
             await interaction.response.send_message(self._dm_text(interaction.locale.value), ephemeral=True)
             return
@@ -189,6 +189,12 @@ class CatchBotMixin:
             permissions=interaction.permissions,
             locale=_guild_locale(interaction),
         )
+        current = self.engine.rounds.get(origin.channel_key)
+        if current is None or current.id != round_id:
+            # A button on an earlier round's message must not skip (or hint) the round running now.
+            locale = await self.sender.locale(origin.space)
+            await interaction.response.send_message(i18n.text(locale, "discord.button_stale"), ephemeral=True)
+            return
         await self.answer(interaction, Command(origin, action, (), event_id=f"discord-int:{interaction.id}"), origin)
 
     async def answer(self, interaction: discord.Interaction, event: Event, origin: Origin) -> None:
