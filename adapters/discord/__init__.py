@@ -72,6 +72,8 @@ def build_bot(
     that the engine's later replies reach this bot.
     """
     point_at_discord(settings)
+    # catchbot never joins voice: no warnings about voice libraries it does not need.
+    discord.VoiceClient.warn_nacl = discord.VoiceClient.warn_dave = False
     intents = discord.Intents.default()
     intents.message_content = reads_message_content
     kwargs: dict[str, Any] = {

@@ -178,7 +178,7 @@ def _lines_within(lines: list[str], limit: int) -> str:
 
 
 def board_embed(board: Leaderboard, locale: str) -> discord.Embed:
-    embed = discord.Embed(title=cut(board.title or board.text.split("\n", 1)[0], TITLE_MAX), colour=EMBED_COLOUR)
+    embed = discord.Embed(title=cut(board.title, TITLE_MAX) or None, colour=EMBED_COLOUR)
     if board.rows:
         lines = [f"**{row.rank}.** {_name(row.name, row.is_ai, locale)} — {row.points}" for row in board.rows]
         embed.description = _lines_within(lines, DESCRIPTION_MAX)
