@@ -65,14 +65,19 @@ async def test_without_the_message_content_intent_the_bot_starts_and_says_so(mak
             await stub.slash("draw", user=stub.alice)
             notice = await game.channel_post(stub.general_id, lambda c: "intent" in c.message.get("content", ""))
             assert "README" in notice.message["content"]
-            await game.wait_round()
-            mark = len(stub.calls)
-            await stub.slash("skip", user=stub.alice)  # slash commands still work
+            active = await game.wait_round()
+            await stub.message(stub.bob, active.word.en)  # type: ignore[union-attr]  # reaches the bot empty
+            await stub.settle()
+            assert game.round_in() is active
+            await stub.message(stub.carol, f"<@{stub.bot.id}> {active.word.en}")  # type: ignore[union-attr]
+            won = await game.channel_post(stub.general_id, lambda c: bool(c.message.get("embeds")))
+            assert won.message["embeds"][0]["fields"][0]["name"] == "Carol"
             await game.wait_closed()
-            await stub.wait_for_call("POST", "/callback", after=mark)
-            await stub.slash("draw", user=stub.alice)
+            mark = len(stub.calls)
+            await stub.slash("draw", user=stub.bob)
             await game.wait_round()
-            await stub.wait_for_call("POST", f"/channels/{stub.general_id}/messages", after=mark)
+            await game.channel_post(stub.general_id, lambda c: bool(c.message.get("components")), after=mark)
+            await stub.settle()
             notices = [t for t in stub.public_texts() if "intent" in t]
             assert len(notices) == 1  # told once per channel
 

@@ -134,10 +134,18 @@ class CatchBotMixin:
         if message.attachments:
             upload = upload_of(origin, pick(message.attachments), f"discord-file:{message.id}")  # type: ignore[arg-type]
             await self._handle(upload, origin, message)
-        if message.content.strip():
-            await self._handle(
-                ChatMessage(origin, message.content, event_id=f"discord-msg:{message.id}"), origin, message
-            )
+        text = self._without_own_mention(message.content)
+        if text.strip():
+            await self._handle(ChatMessage(origin, text, event_id=f"discord-msg:{message.id}"), origin, message)
+
+    def _without_own_mention(self, content: str) -> str:
+        """A guess addressed to the bot (``@catchbot cat``, which works without the content intent) is just "cat"."""
+        me = self.user  # type: ignore[attr-defined]
+        if me is not None:
+            for mention in (f"<@{me.id}>", f"<@!{me.id}>"):
+                if content.lstrip().startswith(mention):
+                    return content.lstrip()[len(mention) :].strip()
+        return content
 
     async def _handle(self, event: Event, origin: Origin, message: discord.Message | None = None) -> None:
         replies = await self.engine.handle(event)

@@ -28,6 +28,8 @@ Knobs
                             403 with Discord's error code 50007.
 ``allow_message_content``   ``False`` makes IDENTIFY with the message content intent fail with
                             close code 4014 (the intent is not enabled in the developer portal).
+                            A connection without the intent gets guild messages that do not
+                            mention the bot with no content, attachments or embeds, as on Discord.
 ``attachments``             bytes served at ``/attachments/{id}/{filename}`` (what
                             :meth:`attachment` registers); ``Attachment.read()`` downloads them.
 ``downloads``               attachment ids downloaded so far.
@@ -297,6 +299,7 @@ class DiscordStub:
         )
         self._dm_channels: dict[int, int] = {}  # dm channel id -> user id
         self._interaction_channels: dict[int, int] = {}  # interaction id -> channel id
+        self._intents: dict[int, int] = {}  # id(websocket) -> the intents it identified with
         self._sockets: list[tuple[web.WebSocketResponse, int, int, list[int]]] = []  # ws, shard, count, seq box
         self._ready = asyncio.Event()
         self._arrived = asyncio.Condition()
@@ -431,11 +434,23 @@ class DiscordStub:
             "flags": 0,
             "components": [],
         }
+        mentions_bot = f"<@{self.bot.id}>" in content or f"<@!{self.bot.id}>" in content
+        if mentions_bot:
+            data["mentions"] = [self.bot.user()]
         if guild is not None:
             data["guild_id"] = str(guild.id)
             data["member"] = author.member(with_user=False)
+            if not mentions_bot and not self._reads_content(guild.id):
+                # Discord's rule without the message content intent: no text, files or embeds.
+                data.update(content="", attachments=[], embeds=[], components=[])
         await self.dispatch("MESSAGE_CREATE", data, guild.id if guild else None)
         return data
+
+    def _reads_content(self, guild_id: int) -> bool:
+        for ws, shard, count, _seq in self._sockets:
+            if (guild_id >> 22) % count == shard and not ws.closed:
+                return bool(self._intents.get(id(ws), 0) & MESSAGE_CONTENT_INTENT)
+        return False
 
     async def slash(
         self,
@@ -641,6 +656,7 @@ class DiscordStub:
             return None
         shard, count = data.get("shard") or [0, 1]
         self.identifies.append(data)
+        self._intents[id(ws)] = intents
         seq = [1]
         entry = (ws, shard, count, seq)
         self._sockets.append(entry)
