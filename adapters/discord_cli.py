@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.i18n import FALLBACK, text
 
@@ -32,6 +32,18 @@ def _say(settings: Settings, key: str, /, **params: object) -> str:
     return text(settings.locale or FALLBACK, key, **params)
 
 
+async def _login(bot: Any, settings: Settings) -> bool:
+    import discord
+
+    assert settings.discord_token is not None
+    try:
+        await bot.login(settings.discord_token.get_secret_value())
+    except discord.LoginFailure:
+        print(_say(settings, "discord.bad_token"), file=sys.stderr)
+        return False
+    return True
+
+
 async def sync_command(args: argparse.Namespace, settings: Settings) -> int:
     import discord
 
@@ -42,7 +54,8 @@ async def sync_command(args: argparse.Namespace, settings: Settings) -> int:
         return EXIT_USER
     bot = build_bot(settings, None)
     async with bot:
-        await bot.login(settings.discord_token.get_secret_value())
+        if not await _login(bot, settings):
+            return EXIT_USER
         if not args.guild:
             synced = await bot.tree.sync()
             print(_say(settings, "discord.cli_synced_global", count=len(synced)))
@@ -61,7 +74,8 @@ async def invite_command(args: argparse.Namespace, settings: Settings) -> int:
     if application_id is None and settings.discord_token is not None:
         bot = build_bot(settings, None)
         async with bot:
-            await bot.login(settings.discord_token.get_secret_value())
+            if not await _login(bot, settings):
+                return EXIT_USER
             application_id = bot.application_id
     if application_id is None:
         print(_say(settings, "discord.cli_need_application"), file=sys.stderr)

@@ -10,9 +10,13 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from adapters.discord import DiscordTransport, run_discord
 from bot.commands import COMMANDS
 from bot.config import ConfigError, load_settings
+from bot.engine import Engine
+from bot.errors import UserError
 from bot.i18n import text
+from storage import Database
 from tests.discord_harness import discord_game
 from tests.stubs.discord_server import DiscordStub
 
@@ -116,3 +120,16 @@ async def test_model_ids_and_setting_values_are_autocompleted(make_settings) -> 
         await stub.autocomplete("model", {"game": "drawing", "model": "canvas"}, "model", user=stub.owner)
         models = await stub.wait_for_call("POST", "/callback", after=mark)
         assert [c["value"] for c in models.json["data"]["choices"]] == ["ft:gpt-4o:org:canvas:1"]
+
+
+async def test_a_wrong_token_stops_with_one_sentence(make_settings) -> None:
+    async with DiscordStub() as stub:
+        stub.reject_token = True
+        settings = make_settings(discord_token="wrong", discord_api_base=stub.api_base)
+        engine = Engine(settings, await Database.open(settings.db_path), transport=DiscordTransport())
+        try:
+            with pytest.raises(UserError) as caught:
+                await asyncio.wait_for(run_discord(settings, engine), 10)
+        finally:
+            await engine.db.close()
+        assert "DISCORD_TOKEN" in str(caught.value) and "wrong" not in str(caught.value)

@@ -26,6 +26,7 @@ from adapters.discord._bot import CatchBot, CatchBotMixin, ShardedCatchBot, poin
 from adapters.discord._transport import DiscordTransport, guild_id_of, space_id
 from bot.config import Settings
 from bot.engine import Engine, Transport
+from bot.errors import UserError
 
 __all__ = [
     "INVITE_PERMISSIONS",
@@ -145,6 +146,8 @@ async def run_discord(
             async with bot:
                 await bot.start(token)
             return
+        except discord.LoginFailure:
+            raise UserError("discord.bad_token") from None
         except discord.PrivilegedIntentsRequired:
             if not reads_message_content:
                 raise

@@ -30,6 +30,7 @@ Knobs
                             close code 4014 (the intent is not enabled in the developer portal).
                             A connection without the intent gets guild messages that do not
                             mention the bot with no content, attachments or embeds, as on Discord.
+``reject_token``            ``True`` answers every REST call with 401 (a wrong bot token).
 ``attachments``             bytes served at ``/attachments/{id}/{filename}`` (what
                             :meth:`attachment` registers); ``Attachment.read()`` downloads them.
 ``downloads``               attachment ids downloaded so far.
@@ -269,6 +270,7 @@ class DiscordStub:
         self.calls: list[Call] = []
         self.closed_dms: set[int] = set()
         self.allow_message_content = True
+        self.reject_token = False
         self.attachments: dict[int, bytes] = {}
         self.downloads: list[int] = []
         self.identifies: list[JSON] = []
@@ -707,6 +709,8 @@ class DiscordStub:
         return self._answer(call)
 
     def _answer(self, call: Call) -> web.StreamResponse:
+        if self.reject_token:
+            return _json({"message": "401: Unauthorized", "code": 0}, status=401)
         parts = call.path.strip("/").split("/")
         method = call.method
         if parts == ["users", "@me"] and method == "GET":
