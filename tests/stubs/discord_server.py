@@ -13,11 +13,20 @@ Usage::
     async with DiscordStub() as stub:
         ...start the bot with api base / gateway url from the stub...
         await stub.wait_ready()
-        stub.slash("draw", user=stub.alice)
-        call = await stub.wait_for_call("POST", "/interactions/")
-        assert call.json["data"]["flags"] == 64
+        await stub.slash("draw", user=stub.alice)
+        call = await stub.wait_for_call("POST", "/callback")
+        assert call.flags & EPHEMERAL
 
-World (fixed ids; see the attributes): one guild ``guild_id`` (``preferred_locale`` en-US) with
+Injecting: ``await message(author, content, channel=..., attachments=[attachment(...)], dm=False)``,
+``await slash(name, {option: value}, user=..., channel=..., locale=..., dm=False)``,
+``await press(custom_id, user=..., message=payload)`` (a button), ``await autocomplete(name,
+options, focused, user=...)``. Reading: ``calls`` (every :class:`Call`), ``await wait_for_call(method,
+path_part, where, after=index)``, ``posts()`` / ``public_posts()`` / ``public_texts()`` (what a
+guild channel can see: not DMs, not ephemeral), ``dm_posts(member)``, ``created`` (message payloads
+as answered, e.g. to press a button on one), ``identifies``, ``gateway_asked``; ``await settle()``
+waits until the bot has stopped sending.
+
+World (ids shaped like Discord's; see the attributes): one guild ``guild_id`` (``preferred_locale`` en-US) with
 channels ``general`` and ``games``, a thread ``thread_id`` under ``general``, an ``@everyone``
 role without Manage Server and an ``Admins`` role with it; members ``owner`` (Admins), ``alice``,
 ``bob`` and ``carol`` (plain members). ``add_guild`` adds another guild.
