@@ -30,6 +30,7 @@ async def test_slash_commands_sync_to_the_listed_guilds_in_both_languages(make_s
         assert draw["description"] == text("en", "commands.draw")
         assert draw["description_localizations"]["ko"] == text("ko", "commands.draw")
         assert draw["name_localizations"]["ko"] == "그림"
+        assert set(draw["description_localizations"]) == {"ko"}  # other languages see the English default
         (difficulty,) = draw["options"]
         assert [c["value"] for c in difficulty["choices"]] == ["easy", "normal", "hard", "any"]
         assert difficulty["description_localizations"]["ko"] == text("ko", "commands.param_difficulty")

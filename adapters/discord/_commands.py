@@ -40,21 +40,18 @@ def _text(key: str, locale: str = "en") -> str:
 
 
 class CatalogTranslator(app_commands.Translator):
-    """Command names and descriptions in Korean and English, from the locale files."""
+    """Korean command names and descriptions from the locale files (English is the default text)."""
 
     async def translate(
         self, string: app_commands.locale_str, locale: discord.Locale, context: app_commands.TranslationContextTypes
     ) -> str | None:
-        language = i18n.locale_for(locale.value)
-        if language is None:
+        # Only Korean needs an entry: every other client sees the English default.
+        if locale is not discord.Locale.korean:
             return None
         key = string.extras.get("key")
         if key is not None:
-            return _text(key, language)
-        korean = string.extras.get("korean_name")
-        if korean is not None and language == "ko":
-            return korean
-        return None
+            return _text(key, "ko")
+        return string.extras.get("korean_name")
 
 
 @cache
