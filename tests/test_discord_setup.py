@@ -134,3 +134,14 @@ async def test_a_wrong_token_stops_with_one_sentence(make_settings) -> None:
         finally:
             await engine.db.close()
         assert "DISCORD_TOKEN" in str(caught.value) and "wrong" not in str(caught.value)
+
+
+async def test_without_listed_guilds_commands_sync_globally_once_per_change(make_settings) -> None:
+    path = f"/applications/{DiscordStub.application_id}/commands"
+    async with discord_game(make_settings) as first:
+        put = await first.stub.wait_for_call("PUT", path)
+        assert {c["name"] for c in put.json} == {spec.name for spec in COMMANDS}
+    async with discord_game(make_settings) as again:  # same database, same commands: nothing to send
+        await again.stub.slash("help", user=again.stub.alice)
+        await again.stub.wait_for_call("POST", "/callback")
+        assert not any(c.method == "PUT" for c in again.stub.calls)

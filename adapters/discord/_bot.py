@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import logging
 from typing import Any
 
@@ -26,6 +28,8 @@ log = logging.getLogger("catchbot.discord")
 
 # Discord drops an interaction not answered within 3 seconds; past this, defer and follow up.
 DEFER_AFTER = 2.0
+# Where the digest of the last global command sync is kept (a settings row outside any guild's space).
+SYNC_RECORD_SPACE = "discord"
 _DISCORD_REST = discord.http.Route.BASE
 _DISCORD_GATEWAY = DiscordWebSocket.DEFAULT_GATEWAY
 
@@ -73,11 +77,37 @@ class CatchBotMixin:
             DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
         if self.engine is None:
             return  # `catchbot discord sync/invite`: the command decides what to sync
-        for guild_id in self.settings.discord_sync_guild_ids:
-            guild = discord.Object(id=guild_id)
-            bot.tree.copy_global_to(guild=guild)
-            synced = await bot.tree.sync(guild=guild)
-            log.info("slash commands synced to guild %s (%d commands)", guild_id, len(synced))
+        try:
+            for guild_id in self.settings.discord_sync_guild_ids:
+                guild = discord.Object(id=guild_id)
+                bot.tree.copy_global_to(guild=guild)
+                synced = await bot.tree.sync(guild=guild)
+                log.info("slash commands synced to guild %s (%d commands)", guild_id, len(synced))
+            if not self.settings.discord_sync_guild_ids:
+                await self._sync_globally_when_changed()
+        except discord.HTTPException as exc:
+            # The game still runs (prefix commands, buttons); `catchbot discord sync` can try again.
+            log.warning("could not sync slash commands (%s); run `catchbot discord sync` later", exc)
+
+    async def _sync_globally_when_changed(self) -> None:
+        """Register the slash commands for every server, but only when they differ from the last sync.
+
+        Global sync is rate limited and takes a while to show, so a restart with the same
+        commands (the same catchbot version) does not send them again.
+        """
+        bot: commands.Bot = self  # type: ignore[assignment]
+        tree, translator = bot.tree, bot.tree.translator
+        payload = [await c.get_translated_payload(tree, translator) for c in tree.get_commands()]  # type: ignore[arg-type]
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+        key = f"slash_commands.{bot.application_id}"
+        if await self.engine.db.get_setting(SYNC_RECORD_SPACE, key) == digest:
+            log.info("slash commands unchanged since the last sync")
+            return
+        synced = await tree.sync()
+        await self.engine.db.set_setting(SYNC_RECORD_SPACE, key, digest)
+        log.info(
+            "slash commands synced for every server (%d commands; Discord may take a while to show them)", len(synced)
+        )
 
     async def on_ready(self) -> None:
         bot: commands.Bot = self  # type: ignore[assignment]
