@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 from bot.commands import COMMANDS, lookup
 from bot.config import Settings
 from bot.dialect.bank import DialectBank
-from bot.errors import UserError
+from bot.errors import AdminOnly, UserError
 from bot.events import ChatMessage, Command, Event, ImageUpload, Origin, SecretUndelivered
 from bot.games.dialect import DialectGame
 from bot.games.drawing import DrawingGame
@@ -174,6 +174,8 @@ class Engine:
                 return await self._chat(event, space)
             if isinstance(event, SecretUndelivered):
                 return await self.drawing.secret_undelivered(event, space)
+        except AdminOnly as exc:
+            return [Whisper(origin.user, exc.message(space.locale))]
         except UserError as exc:
             return [Say(exc.message(space.locale))]
         except Exception:

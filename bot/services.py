@@ -83,7 +83,7 @@ class GameServices:
             if len(self._values) > 50_000:
                 self._values.clear()
             self._values[space_id] = values
-        locale = values.get("locale") or self.settings.locale or i18n.locale_for(hint) or i18n.FALLBACK
+        locale = values.get("locale") or self.settings.locale or i18n.language_of(hint) or i18n.FALLBACK
         zone = self.settings.zone
         if zone_name := values.get("timezone"):
             try:

@@ -34,10 +34,11 @@ def test_every_description_exists_in_both_languages() -> None:
                 assert key in i18n.catalog(locale), f"{locale}: {key}"
 
 
-def test_locale_for_maps_platform_tags() -> None:
-    assert i18n.locale_for("ko") == "ko" and i18n.locale_for("ko-KR") == "ko" and i18n.locale_for("ko_KR.UTF-8") == "ko"
-    assert i18n.locale_for("en-US") == "en" and i18n.locale_for("fr") == "en" and i18n.locale_for("C.UTF-8") == "en"
-    assert i18n.locale_for(None) is None and i18n.locale_for(" ") is None
+def test_platform_language_tags_map_to_ours() -> None:
+    assert [i18n.language_of(t) for t in ("ko", "ko-KR", "ko_KR.UTF-8", "en-US", "fr", None, " ")] == [
+        *("ko", "ko", "ko", "en", "en"),
+        *(None, None),
+    ]
 
 
 async def test_start_is_a_round_message_with_buttons_and_a_secret_for_the_drawer(engine: Engine) -> None:
