@@ -70,6 +70,9 @@ class Settings(BaseSettings):
 
     # --- core -----------------------------------------------------------
     db_path: Path = Path("catchbot.db")
+    # postgresql://user:password@host/db switches to PostgreSQL (several processes on one database)
+    database_url: SecretStr | None = None
+    db_pool_size: int = Field(10, ge=1, le=500)
     locale: Literal["ko", "en"] = "ko"
     timezone: str = "Asia/Seoul"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

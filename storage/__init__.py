@@ -46,7 +46,10 @@ async def open_database(
     url: Any = target
     if not isinstance(target, str | Path):
         settings = target
-        url = getattr(settings, "database_url", None) or settings.db_path
+        secret = getattr(settings, "database_url", None)
+        url = secret.get_secret_value() if secret is not None else settings.db_path
+        if secret is not None and not is_postgres_url(url):
+            raise StorageError("CATCHBOT_DATABASE_URL must start with postgresql:// (leave it unset for SQLite)")
         pool_size = pool_size or getattr(settings, "db_pool_size", None)
         zone = zone or settings.timezone
     if is_postgres_url(url):
