@@ -51,7 +51,7 @@ def _build_parser() -> argparse.ArgumentParser:
     load.add_argument("--limit", type=int, default=5000, help="at most this many sentences (default 5000)")
     load.set_defaults(handler=_import_dialect)
 
-    for module in ("bot.ai.cli", "bot.finetune.cli"):
+    for module in ("bot.ai.cli", "bot.finetune.cli", "storage.cli"):
         _register(module, sub)
     return parser
 

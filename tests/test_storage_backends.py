@@ -8,9 +8,9 @@ random play, a time-zone change and a SIGKILL), the outbox, process heartbeats.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import signal
-import subprocess
 import sys
 from collections import defaultdict
 from collections.abc import AsyncIterator
@@ -125,7 +125,7 @@ async def test_a_round_closes_once_and_scores_once_even_when_closers_race(store:
 
 async def test_a_failed_close_writes_nothing(store: SqlStorage) -> None:
     round_id = await new_round(store)
-    with pytest.raises(Exception, match="(?i)foreign key"):
+    with pytest.raises(Exception, match=r"(?i)foreign key"):
         async with store._tx() as tx:
             await tx.execute("UPDATE rounds SET status = 'won' WHERE id = ?", (round_id,))
             await tx.execute(
@@ -254,17 +254,18 @@ async def test_processes_report_and_hold_rounds(store: SqlStorage) -> None:
 
 
 async def test_totals_equal_the_ledger_after_a_sigkill(target: str) -> None:
-    player = subprocess.Popen(
-        [sys.executable, "-m", "tests.storage_player", target, "7"], cwd=ROOT, stdout=subprocess.PIPE, text=True
+    player = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tests.storage_player", target, "7", cwd=ROOT, stdout=asyncio.subprocess.PIPE
     )
     try:
         assert player.stdout is not None
-        assert await asyncio.wait_for(asyncio.to_thread(player.stdout.readline), 60) == "ready\n"
+        assert await asyncio.wait_for(player.stdout.readline(), 60) == b"ready\n"
         await asyncio.sleep(0.4 + random.random() * 0.4)
         player.send_signal(signal.SIGKILL)
     finally:
-        player.kill()
-        await asyncio.to_thread(player.wait)
+        with contextlib.suppress(ProcessLookupError):
+            player.kill()
+        await player.wait()
     db = await open_database(target, default_zone=ZONE)
     try:
         closed = (await db._fetchone("SELECT count(*) FROM rounds WHERE status != 'open'"))[0]
