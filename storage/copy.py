@@ -149,7 +149,7 @@ async def _refuse_foreign_tables(url: str) -> None:
         await conn.close()
     foreign = sorted(names - set(TABLES) - {"catchbot_schema"})
     if foreign:
-        raise CopyRefused(f"{redact(url)} already holds other tables ({foreign[0]}); migrate-to needs an empty database")
+        raise CopyRefused(f"{redact(url)} already holds other tables ({foreign[0]}); migrate-to needs an empty one")
 
 
 async def _points_per_space(db: Any) -> dict[str, tuple[int, int]]:
