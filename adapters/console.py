@@ -22,7 +22,20 @@ from typing import TextIO
 
 from bot.engine import Engine
 from bot.events import ChatMessage, Command, ImageUpload, Origin
-from bot.replies import Ack, AdminNotice, Leaderboard, Picture, Reply, RoundResult, Say, Whisper
+from bot.replies import (
+    Ack,
+    AdminNotice,
+    Leaderboard,
+    Picture,
+    Quiet,
+    Reply,
+    RoundResult,
+    RoundStarted,
+    Say,
+    StatsCard,
+    Thinking,
+    Whisper,
+)
 
 SPACE = "console"
 
@@ -46,9 +59,14 @@ class ConsoleTransport:
                 line = f"  ✓ {self.names.get(reply.user, reply.user)}: {reply.text}"
             elif isinstance(reply, AdminNotice):
                 line = f"[admins] {reply.text}"
+            elif isinstance(reply, Quiet):
+                # Chat platforms stay quiet here; the one person at the console hears why.
+                line = f"  ({reply.text})"
             elif isinstance(reply, Picture):
                 line = f"[image {reply.filename}] {reply.text}"
-            elif isinstance(reply, Say | RoundResult | Leaderboard):
+            elif isinstance(reply, Thinking):
+                continue
+            elif isinstance(reply, Say | RoundStarted | RoundResult | Leaderboard | StatsCard):
                 line = reply.text
             else:  # pragma: no cover - every reply type is handled above
                 line = str(reply)

@@ -73,7 +73,8 @@ class Settings(BaseSettings):
     # postgresql://user:password@host/db switches to PostgreSQL (several processes on one database)
     database_url: SecretStr | None = None
     db_pool_size: int = Field(10, ge=1, le=500)
-    locale: Literal["ko", "en"] = "ko"
+    # Unset: a space's own setting, else the platform's language (Korean for Korean, English otherwise).
+    locale: Literal["ko", "en"] | None = None
     timezone: str = "Asia/Seoul"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     admins: str = ""  # comma-separated user ids that are admins everywhere

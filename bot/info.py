@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.errors import UserError
 from bot.events import Command
 from bot.periods import day_bounds, is_period_word, parse_period
-from bot.replies import BoardRow, Leaderboard, Reply, Say
-from bot.rounds import Space
+from bot.replies import BoardRow, Leaderboard, Reply, Say, StatsCard
+from bot.rounds import AI_USER, Space
 from bot.safety import neutralise
+from bot.services import GameServices
 from bot.words import CATEGORIES, Word
-
-if TYPE_CHECKING:
-    from bot.engine import Engine
 
 GAME_WORDS = {
     "drawing": "drawing",
@@ -33,16 +30,20 @@ _MODEL_ID = re.compile(r"^[\w.:/@+-]{1,200}$")
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 
+def _board_row(rank: int, user: str, name: str, points: int) -> BoardRow:
+    return BoardRow(rank, user, neutralise(name, 40), points, is_ai=user == AI_USER)
+
+
 class InfoCommands:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+    def __init__(self, services: GameServices) -> None:
+        self.services = services
 
     async def help(self, command: Command, space: Space) -> list[Reply]:
-        return [Say(self.engine.t(space, "core.help"))]
+        return [Say(self.services.t(space, "core.help"))]
 
     # --- leaderboard --------------------------------------------------
     async def leaderboard(self, command: Command, space: Space) -> list[Reply]:
-        engine = self.engine
+        engine = self.services
         game: str | None = None
         period_text: str | None = None
         for arg in command.args:
@@ -62,24 +63,36 @@ class InfoCommands:
             game=engine.t(space, f"core.game_{game or 'both'}"),
             period=engine.t(space, f"core.period_{period.kind}", label=period.label),
         )
-        lines = [title]
-        if not rows:
-            lines.append(engine.t(space, "core.board_empty"))
-        for row in rows:
-            lines.append(
-                engine.t(space, "core.board_row", rank=row.rank, name=neutralise(row.name, 40), points=row.points)
-            )
-        if mine is not None:
-            lines.append(engine.t(space, "core.board_you", rank=mine.rank, points=mine.points))
+        board_rows = tuple(_board_row(r.rank, r.user, r.name, r.points) for r in rows)
+        caller = _board_row(mine.rank, mine.user, mine.name, mine.points) if mine else None
+        empty = engine.t(space, "core.board_empty")
+        if caller is not None:
+            you = engine.t(space, "core.board_you", rank=caller.rank, points=caller.points)
         else:
-            lines.append(engine.t(space, "core.board_you_none"))
-        board_rows = tuple(BoardRow(r.rank, r.user, r.name, r.points) for r in rows)
-        caller = BoardRow(mine.rank, mine.user, mine.name, mine.points) if mine else None
-        return [Leaderboard("\n".join(lines), game or "both", period.label, board_rows, caller)]
+            you = engine.t(space, "core.board_you_none")
+        lines = [
+            title,
+            *(engine.t(space, "core.board_row", rank=r.rank, name=r.name, points=r.points) for r in board_rows),
+        ]
+        if not board_rows:
+            lines.append(empty)
+        lines.append(you)
+        return [
+            Leaderboard(
+                "\n".join(lines),
+                game or "both",
+                period.label,
+                board_rows,
+                caller,
+                title=title,
+                you_text=you,
+                empty_text=empty,
+            )
+        ]
 
     # --- stats ------------------------------------------------------------
     async def stats(self, command: Command, space: Space) -> list[Reply]:
-        engine = self.engine
+        engine = self.services
         user = command.origin.user
         if command.args:
             who = " ".join(command.args).strip().lstrip("@")
@@ -93,24 +106,22 @@ class InfoCommands:
         share = f"{s.drawings_recognised_by_ai}/{seen}" + (
             f" ({100 * s.drawings_recognised_by_ai / seen:.0f}%)" if seen else ""
         )
-        return [
-            Say(
-                engine.t(
-                    space,
-                    "core.stats",
-                    name=neutralise(s.name, 40),
-                    rounds=s.rounds_played,
-                    wins=s.wins,
-                    points=s.points,
-                    best=best,
-                    ai=share,
-                )
-            )
-        ]
+        name = neutralise(s.name, 40)
+        text = engine.t(
+            space, "core.stats", name=name, rounds=s.rounds_played, wins=s.wins, points=s.points, best=best, ai=share
+        )
+        fields = (
+            (engine.t(space, "core.stats_rounds"), str(s.rounds_played)),
+            (engine.t(space, "core.stats_wins"), str(s.wins)),
+            (engine.t(space, "core.stats_points"), str(s.points)),
+            (engine.t(space, "core.stats_best"), best),
+            (engine.t(space, "core.stats_ai"), share),
+        )
+        return [StatsCard(text, user, name, user == AI_USER, fields)]
 
     # --- models -----------------------------------------------------------
     async def model(self, command: Command, space: Space) -> list[Reply]:
-        engine, settings = self.engine, self.engine.settings
+        engine, settings = self.services, self.services.settings
         if not command.args:
             lines = [engine.t(space, "core.models_title", provider=settings.resolved_provider)]
             for game in ("drawing", "dialect"):
@@ -134,16 +145,16 @@ class InfoCommands:
             raise UserError("core.model_usage")
         value = command.args[1].strip()
         if value.lower() in ("reset", "default", "기본"):
-            await engine.db.set_setting(space.id, f"model.{game}", None)
+            await engine.set_setting(space.id, f"model.{game}", None)
             return [Say(engine.t(space, "core.model_reset", game=engine.t(space, f"core.game_{game}")))]
         if not _MODEL_ID.match(value):
             raise UserError("core.bad_model_id", value=neutralise(value, 40))
-        await engine.db.set_setting(space.id, f"model.{game}", value)
+        await engine.set_setting(space.id, f"model.{game}", value)
         return [Say(engine.t(space, "core.model_set", game=engine.t(space, f"core.game_{game}"), model=value))]
 
     # --- usage ------------------------------------------------------------
     async def usage(self, command: Command, space: Space) -> list[Reply]:
-        engine, settings = self.engine, self.engine.settings
+        engine, settings = self.services, self.services.settings
         now = engine.clock()
         day_start, day_end = day_bounds(now, space.zone)
         month = parse_period("month", now, space.zone)
@@ -175,7 +186,7 @@ class InfoCommands:
 
     # --- space settings -----------------------------------------------
     async def config(self, command: Command, space: Space) -> list[Reply]:
-        engine = self.engine
+        engine = self.services
         if not command.args:
             return [
                 Say(
@@ -197,17 +208,17 @@ class InfoCommands:
             flag = {"on": "on", "off": "off", "켜기": "on", "끄기": "off"}.get(value.lower())
             if flag is None:
                 raise UserError("core.config_usage")
-            await engine.db.set_setting(space.id, "collect_drawings", flag)
+            await engine.set_setting(space.id, "collect_drawings", flag)
         elif key in ("locale", "language", "lang", "언어"):
             if value.lower() not in ("ko", "en"):
                 raise UserError("core.config_usage")
-            await engine.db.set_setting(space.id, "locale", value.lower())
+            await engine.set_setting(space.id, "locale", value.lower())
         elif key in ("timezone", "tz", "시간대"):
             try:
                 ZoneInfo(value)
             except (KeyError, ValueError):
                 raise UserError("core.bad_timezone", value=neutralise(value, 40)) from None
-            await engine.db.set_setting(space.id, "timezone", value)
+            await engine.set_setting(space.id, "timezone", value)
         else:
             raise UserError("core.config_usage")
         space = await engine.space(space.id)
@@ -215,7 +226,7 @@ class InfoCommands:
 
     # --- the space's own words ------------------------------------------
     async def word(self, command: Command, space: Space) -> list[Reply]:
-        engine = self.engine
+        engine = self.services
         action = command.args[0].lower() if command.args else "list"
         if action in ("list", "목록"):
             own = await engine.db.custom_entries("custom_words", space.id)

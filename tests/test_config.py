@@ -20,7 +20,7 @@ def test_env_file_and_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 
 def test_defaults_without_anything() -> None:
     settings = load_settings(None)
-    assert settings.locale == "ko" and settings.timezone == "Asia/Seoul"
+    assert settings.locale is None and settings.timezone == "Asia/Seoul"
     assert settings.resolved_provider == "none"
     assert settings.model_config_for("drawing").system_prompt.startswith("You are given a image file.")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.dialect.scoring import points_for, score_answer
 from bot.engine import Engine
-from bot.replies import Ack, RoundResult, Say
+from bot.replies import Ack, RoundResult, RoundStarted
 from storage import Database
 from tests.helpers import FakeClock, RecordingTransport, chat, command
 
@@ -16,7 +16,7 @@ async def test_dialect_round_scores_every_last_answer(
     active = engine.rounds[("s1", "c1")]
     item = active.item
     assert item is not None and item.region == "jeju"
-    assert isinstance(started[0], Say) and item.dialect in started[0].text and "Jeju" in started[0].text
+    assert isinstance(started[0], RoundStarted) and item.dialect in started[0].text and "Jeju" in started[0].text
     reference = item.references[0]
     first = await engine.handle(chat("모르겠어요", user="bob"))
     assert isinstance(first[0], Ack) and first[0].user == "bob"

@@ -9,7 +9,7 @@ import random
 from PIL import Image
 
 from bot.engine import Engine
-from bot.replies import Leaderboard, RoundResult, Say, Whisper
+from bot.replies import Leaderboard, RoundResult, RoundStarted, Say, Whisper
 from storage import Database
 from tests.helpers import FakeClock, RecordingTransport, chat, command, upload
 
@@ -32,7 +32,7 @@ async def test_start_whispers_the_secret_and_blocks_a_second_round(engine: Engin
     replies = await engine.handle(command("draw"))
     word = engine.rounds[("s1", "c1")].word
     assert word is not None
-    public = [r for r in replies if isinstance(r, Say)]
+    public = [r for r in replies if isinstance(r, Say | RoundStarted)]
     secret = [r for r in replies if isinstance(r, Whisper)]
     assert len(secret) == 1 and secret[0].user == "alice"
     assert word.en in secret[0].text and word.ko in secret[0].text

@@ -5,38 +5,36 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.dialect.bank import REGION_NAMES, DialectBankError, DialectItem, parse_region
 from bot.dialect.scoring import points_for, score_answer
 from bot.errors import UserError
 from bot.events import ChatMessage, Command
-from bot.replies import Ack, Reply, ResultLine, RoundResult, Say
+from bot.replies import Ack, Reply, ResultLine, RoundResult, RoundStarted, Say, Thinking
 from bot.rounds import AI_NAME, AI_USER, ActiveRound, Space
 from bot.safety import neutralise
+from bot.services import GameServices
 from storage import Award, RoundAlreadyOpen, RoundRow
-
-if TYPE_CHECKING:
-    from bot.engine import Engine
 
 log = logging.getLogger("catchbot.dialect")
 RECENT = 30  # sentences a channel does not see again soon
 
 
-class DialectGame:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._recent: dict[tuple[str, str], deque[str]] = {}
+ACTIONS = ("skip",)
 
-    @property
-    def settings(self):  # type: ignore[no-untyped-def]
-        return self.engine.settings
+
+class DialectGame:
+    def __init__(self, services: GameServices) -> None:
+        self.services = services
+        self.settings = services.settings
+        self._recent: dict[tuple[str, str], deque[str]] = {}
 
     def region_name(self, region: str, locale: str) -> str:
         return REGION_NAMES[region]["ko" if locale == "ko" else "en"]
 
     async def start(self, command: Command, space: Space) -> list[Reply]:
-        engine, origin = self.engine, command.origin
+        engine, origin = self.services, command.origin
         try:
             region = parse_region(" ".join(command.args))
         except DialectBankError:
@@ -62,14 +60,17 @@ class DialectGame:
             except RoundAlreadyOpen:
                 return [Say(engine.t(space, "core.round_elsewhere"))]
         replies: list[Reply] = [
-            Say(
+            RoundStarted(
                 engine.t(
                     space,
                     "dialect.started",
                     region=self.region_name(item.region, space.locale),
-                    sentence=item.dialect,
+                    sentence=neutralise(item.dialect, 300),
                     seconds=self.settings.dialect_seconds,
-                )
+                ),
+                "dialect",
+                active.id,
+                ACTIONS,
             )
         ]
         if engine.ai_enabled:
@@ -82,8 +83,9 @@ class DialectGame:
     async def _ai_translate(self, active: ActiveRound, space: Space) -> None:
         from bot.ai.players import AIUnavailable
 
-        engine = self.engine
+        engine = self.services
         assert engine.gateway is not None and active.item is not None
+        await engine.deliver(active.key, [Thinking("dialect")])
         try:
             answer = await engine.gateway.translate_dialect(
                 active.item.dialect, model=space.model(self.settings, "dialect")
@@ -96,20 +98,20 @@ class DialectGame:
         # chrF over a short sentence is cheap, but it is CPU work: keep it off the loop.
         score = await asyncio.to_thread(score_answer, answer.text, active.item.dialect, active.item.references)
         async with engine.locks.hold(active.key):
-            if engine.rounds.get(active.key) is active and not active.closed:
+            if engine.current(active):
                 active.payload["ai"] = {"text": answer.text, "score": score, "model": answer.model}
                 await engine.save_payload(active)
         await engine.deliver(active.key, engine.take_admin_notices(space.id))
 
     async def answer(self, message: ChatMessage, space: Space) -> list[Reply]:
-        engine, origin = self.engine, message.origin
+        engine, origin = self.services, message.origin
         active = engine.rounds.get(origin.channel_key)
         if active is None or active.item is None:
             return []
         text = message.text.strip()[:500]
         score = await asyncio.to_thread(score_answer, text, active.item.dialect, active.item.references)
         async with engine.locks.hold(origin.channel_key):
-            if engine.rounds.get(origin.channel_key) is not active or active.closed:
+            if not engine.current(active):
                 return []
             # Each player's last answer counts.
             await engine.db.save_dialect_answer(active.id, origin.user, text, score, engine.clock())
@@ -125,8 +127,8 @@ class DialectGame:
         return await self._close(active, status=status, by=by)
 
     async def _close(self, active: ActiveRound, *, status: str, by: str | None = None) -> list[Reply]:
-        engine = self.engine
-        space = await engine.space(active.space)
+        engine = self.services
+        space = await engine.space_of(active)
         item = active.item
         assert item is not None
         answers = await engine.db.dialect_answers(active.id)
@@ -141,7 +143,7 @@ class DialectGame:
                 winner = user
                 points += self.settings.dialect_best_bonus
             awards.append(Award(user, points, "dialect"))
-            lines.append(ResultLine(name, text, score, points))
+            lines.append(ResultLine(neutralise(name, 40), neutralise(text, 120), score, points))
         ai_points = points_for(ai["score"]) if ai and scoring else 0
         if ai and scoring:
             await engine.db.upsert_player(space.id, AI_USER, AI_NAME, is_ai=True)
@@ -150,6 +152,8 @@ class DialectGame:
         if not await engine.close(active, status=final, winner=winner, awards=awards):
             return []
         text = self._result_text(space, item, lines, ai, ai_points, by)
+        if ai:
+            lines.append(ResultLine(AI_NAME, neutralise(ai["text"], 120), ai["score"], ai_points, is_ai=True))
         return [RoundResult(text, "dialect", active.id, item.references[0], tuple(lines))]
 
     def _result_text(
@@ -161,12 +165,12 @@ class DialectGame:
         ai_points: int,
         by: str | None,
     ) -> str:
-        t = self.engine.t
+        t = self.services.t
         parts = [t(space, "dialect.skipped", by=neutralise(by, 40)) if by else t(space, "dialect.over")]
-        parts.append(t(space, "dialect.sentence", sentence=item.dialect))
-        parts.append(t(space, "dialect.reference", reference=" / ".join(item.references)))
+        parts.append(t(space, "dialect.sentence", sentence=neutralise(item.dialect, 300)))
+        parts.append(t(space, "dialect.reference", reference=neutralise(" / ".join(item.references), 600)))
         if item.note:
-            parts.append(t(space, "dialect.note", note=item.note))
+            parts.append(t(space, "dialect.note", note=neutralise(item.note, 300)))
         if lines:
             for rank, line in enumerate(lines, start=1):
                 parts.append(
@@ -174,8 +178,8 @@ class DialectGame:
                         space,
                         "dialect.line",
                         rank=rank,
-                        name=neutralise(line.name, 40),
-                        answer=neutralise(line.answer, 120),
+                        name=line.name,
+                        answer=line.answer,
                         score=f"{line.score:.1f}",
                         points=line.points,
                     )
@@ -195,14 +199,14 @@ class DialectGame:
         return "\n".join(parts)
 
     async def revive(self, row: RoundRow) -> ActiveRound | None:
-        item = (await self.engine.sentence_bank(row.space)).get(row.secret)
+        item = (await self.services.sentence_bank(row.space)).get(row.secret)
         return None if item is None else ActiveRound.from_row(row, item=item)
 
     async def expire(self, row: RoundRow, now: float) -> list[Reply]:
-        engine = self.engine
+        engine = self.services
         if not await engine.db.close_round(row.id, status="expired", closed_at=now):
             return []
-        space = await engine.space(row.space)
+        space = await engine.space(row.space, hint=row.locale)
         item = (await engine.sentence_bank(row.space)).get(row.secret)
-        reference = " / ".join(item.references) if item else "?"
+        reference = neutralise(" / ".join(item.references), 600) if item else "?"
         return [RoundResult(engine.t(space, "dialect.expired", reference=reference), "dialect", row.id, reference)]

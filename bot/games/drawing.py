@@ -5,18 +5,18 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from bot.ai.images import NormalisedImage, normalise_upload
 from bot.errors import UserError
-from bot.events import ChatMessage, Command, ImageUpload
+from bot.events import ChatMessage, Command, ImageUpload, SecretUndelivered
 from bot.periods import day_bounds
-from bot.replies import Reply, ResultLine, RoundResult, Say, Whisper
+from bot.replies import Quiet, Reply, ResultLine, RoundResult, RoundStarted, Say, Thinking, Whisper
 from bot.rounds import AI_NAME, AI_USER, ActiveRound, Space
 from bot.safety import neutralise
+from bot.services import GameServices
 from bot.words import DIFFICULTIES, Word
 from storage import Award, RoundAlreadyOpen, RoundRow
 
 if TYPE_CHECKING:
-    from bot.engine import Engine
+    from bot.ai.images import NormalisedImage
 
 log = logging.getLogger("catchbot.drawing")
 
@@ -51,23 +51,36 @@ def hint_for(word: Word, locale: str) -> str:
     return " ".join(ch if i == 0 or ch == " " else "_" for i, ch in enumerate(name)).replace("   ", "  /  ")
 
 
+def shown(word: Word, locale: str) -> tuple[str, str]:
+    """The word's name and its other-language name, safe to echo (a space's own words are admin text)."""
+    return neutralise(word.name(locale), 60), neutralise(word.other_name(locale), 60)
+
+
 def length_of(word: Word, locale: str) -> tuple[int, int]:
     """(letters or syllables, words) of the word's name in the locale."""
     name = word.name(locale)
     return sum(1 for ch in name if not ch.isspace()), len(name.split())
 
 
-class DrawingGame:
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
+ACTIONS = ("secret", "hint", "skip")
+# Declared types that may be a drawing; the bytes are checked again after download.
+_IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp")
 
-    @property
-    def settings(self):  # type: ignore[no-untyped-def]
-        return self.engine.settings
+
+def looks_like_image(filename: str, content_type: str | None) -> bool:
+    if content_type:
+        return content_type.split(";")[0].strip().lower().startswith("image/")
+    return filename.lower().endswith(_IMAGE_EXTENSIONS)
+
+
+class DrawingGame:
+    def __init__(self, services: GameServices) -> None:
+        self.services = services
+        self.settings = services.settings
 
     # --- start ----------------------------------------------------------
     async def start(self, command: Command, space: Space) -> list[Reply]:
-        engine, origin = self.engine, command.origin
+        engine, origin = self.services, command.origin
         difficulty = parse_difficulty(command.args)
         async with engine.locks.hold(origin.channel_key):
             running = engine.rounds.get(origin.channel_key)
@@ -76,7 +89,7 @@ class DrawingGame:
             bank, _judge = await engine.bank(space.id)
             word = bank.pick(engine.rng, difficulty)
             try:
-                await engine.open_round(
+                active = await engine.open_round(
                     origin,
                     space,
                     "drawing",
@@ -89,7 +102,7 @@ class DrawingGame:
                 return [Say(engine.t(space, "core.round_elsewhere"))]
         letters, words = length_of(word, space.locale)
         replies: list[Reply] = [
-            Say(
+            RoundStarted(
                 engine.t(
                     space,
                     "draw.started",
@@ -98,24 +111,23 @@ class DrawingGame:
                     length=engine.t(space, "draw.length", letters=letters, words=words),
                     seconds=self.settings.draw_seconds,
                     redraws=self.settings.max_redraws,
-                )
+                ),
+                "drawing",
+                active.id,
+                ACTIONS,
             ),
-            Whisper(
-                origin.user,
-                engine.t(space, "draw.secret", word=word.name(space.locale), other=word.other_name(space.locale)),
-            ),
+            self._secret(active, space, "draw.secret"),
         ]
-        if not self.engine.ai_enabled:
+        if not engine.ai_enabled:
             replies.append(Say(engine.t(space, "draw.humans_only")))
         return replies
 
     # --- uploads --------------------------------------------------------
     async def upload(self, event: ImageUpload, space: Space) -> list[Reply]:
-        engine, origin = self.engine, event.origin
+        engine, origin = self.services, event.origin
         active = engine.rounds.get(origin.channel_key)
         if active is None or active.game != "drawing":
-            # Pictures are posted in channels all the time; only rounds care about them.
-            return []
+            return await self.outside_round(event)
         if origin.user != active.starter:
             return [
                 Whisper(
@@ -125,15 +137,18 @@ class DrawingGame:
             ]
         if active.payload["uploads"] > self.settings.max_redraws:
             return [Say(engine.t(space, "draw.no_redraws", redraws=self.settings.max_redraws))]
+        data = await self._bytes_of(event)
+        from bot.ai.images import normalise_upload
+
         # Decoding a phone photo takes a while: outside the channel lock, on a thread.
         image = await normalise_upload(
-            event.data,
+            data,
             max_side=self.settings.image_max_side,
             max_bytes=self.settings.upload_max_bytes,
             max_pixels=self.settings.image_max_pixels,
         )
         async with engine.locks.hold(origin.channel_key):
-            if engine.rounds.get(origin.channel_key) is not active or active.closed:
+            if not engine.current(active):
                 return [Say(engine.t(space, "draw.too_late"))]
             if active.payload["uploads"] > self.settings.max_redraws:
                 return [Say(engine.t(space, "draw.no_redraws", redraws=self.settings.max_redraws))]
@@ -158,7 +173,7 @@ class DrawingGame:
             replies: list[Reply] = [
                 Say(engine.t(space, "draw.received", number=number, total=self.settings.max_redraws + 1))
             ]
-            if self.engine.ai_enabled:
+            if engine.ai_enabled:
                 if await engine.ai_budget_left(space):
                     engine.spawn(self._ai_look(active, space, image, drawing_id), name=f"ai-draw-{active.id}")
                 elif not active.payload.get("budget_said"):
@@ -169,14 +184,15 @@ class DrawingGame:
     async def _ai_look(self, active: ActiveRound, space: Space, image: NormalisedImage, drawing_id: int) -> None:
         from bot.ai.players import AIUnavailable
 
-        engine = self.engine
+        engine = self.services
         assert engine.gateway is not None and active.word is not None
+        await engine.deliver(active.key, [Thinking("drawing")])
         try:
             answer = await engine.gateway.guess_drawing(image, model=space.model(self.settings, "drawing"))
         except AIUnavailable as exc:
             log.warning("drawing model unavailable in %s: %s", space.id, exc)
             async with engine.locks.hold(active.key):
-                if engine.rounds.get(active.key) is not active or active.payload.get("ai_failed_said"):
+                if not engine.current(active) or active.payload.get("ai_failed_said"):
                     return
                 active.payload["ai_failed_said"] = True
             await engine.deliver(active.key, [Say(engine.t(space, f"ai.unavailable_{exc.reason}"))])
@@ -187,17 +203,17 @@ class DrawingGame:
         await engine.db.set_drawing_ai(drawing_id, guess=answer.text, model=answer.model, correct=verdict.correct)
         replies: list[Reply] = engine.take_admin_notices(space.id)
         async with engine.locks.hold(active.key):
-            if engine.rounds.get(active.key) is active and not active.closed:
+            if engine.current(active):
                 if verdict.correct:
                     await engine.db.upsert_player(space.id, AI_USER, AI_NAME, is_ai=True)
                     replies += await self._win(active, space, AI_USER, AI_NAME, answer.text or "", by_ai=True)
                 else:
-                    replies.append(Say(engine.t(space, "draw.ai_wrong", guess=answer.text or "…")))
+                    replies.append(Say(engine.t(space, "draw.ai_wrong", guess=neutralise(answer.text or "…", 80))))
         await engine.deliver(active.key, replies)
 
     # --- guesses --------------------------------------------------------
     async def guess(self, message: ChatMessage, space: Space) -> list[Reply]:
-        engine, origin = self.engine, message.origin
+        engine, origin = self.services, message.origin
         async with engine.locks.hold(origin.channel_key):
             active = engine.rounds.get(origin.channel_key)
             if active is None or active.game != "drawing" or active.closed:
@@ -229,7 +245,7 @@ class DrawingGame:
     async def _win(
         self, active: ActiveRound, space: Space, winner: str, winner_name: str, said: str, *, by_ai: bool
     ) -> list[Reply]:
-        engine = self.engine
+        engine = self.services
         now = engine.clock()
         points = self.speed_points(active, now)
         drawer_points = self.settings.drawer_points
@@ -252,22 +268,22 @@ class DrawingGame:
             key,
             winner=neutralise(winner_name, 40),
             guess=neutralise(said, 80),
-            word=word.name(space.locale),
-            other=word.other_name(space.locale),
+            word=shown(word, space.locale)[0],
+            other=shown(word, space.locale)[1],
             points=points,
             drawer=neutralise(active.starter_name, 40),
             drawer_points=drawer_points,
         )
         lines = (
-            ResultLine(winner_name, neutralise(said, 80), None, points),
-            ResultLine(active.starter_name, "", None, drawer_points),
+            ResultLine(neutralise(winner_name, 40), neutralise(said, 80), None, points, is_ai=by_ai),
+            ResultLine(neutralise(active.starter_name, 40), "", None, drawer_points),
         )
-        return [RoundResult(text, "drawing", active.id, word.name(space.locale), lines)]
+        return [RoundResult(text, "drawing", active.id, shown(word, space.locale)[0], lines)]
 
     # --- endings ----------------------------------------------------------
     async def finish(self, active: ActiveRound, *, status: str, by: str) -> list[Reply]:
-        engine = self.engine
-        space = await engine.space(active.space)
+        engine = self.services
+        space = await engine.space_of(active)
         if not await engine.close(active, status=status):
             return []
         assert active.word is not None
@@ -277,12 +293,12 @@ class DrawingGame:
                     space,
                     "draw.skipped",
                     by=neutralise(by, 40),
-                    word=active.word.name(space.locale),
-                    other=active.word.other_name(space.locale),
+                    word=shown(active.word, space.locale)[0],
+                    other=shown(active.word, space.locale)[1],
                 ),
                 "drawing",
                 active.id,
-                active.word.name(space.locale),
+                shown(active.word, space.locale)[0],
             )
         ]
 
@@ -291,13 +307,11 @@ class DrawingGame:
         return now >= active.ends_at or (not active.payload.get("hint_sent") and now >= half)
 
     async def on_time(self, active: ActiveRound, now: float) -> list[Reply]:
-        engine = self.engine
-        space = await engine.space(active.space)
+        engine = self.services
+        space = await engine.space_of(active)
         assert active.word is not None
         if now < active.ends_at:
-            active.payload["hint_sent"] = True
-            await engine.save_payload(active)
-            return [Say(engine.t(space, "draw.hint", hint=hint_for(active.word, space.locale), left=active.left(now)))]
+            return await self._give_hint(active, space, now)
         if not await engine.close(active, status="timeout"):
             return []
         return [
@@ -305,29 +319,108 @@ class DrawingGame:
                 engine.t(
                     space,
                     "draw.timeout",
-                    word=active.word.name(space.locale),
-                    other=active.word.other_name(space.locale),
+                    word=shown(active.word, space.locale)[0],
+                    other=shown(active.word, space.locale)[1],
                 ),
                 "drawing",
                 active.id,
-                active.word.name(space.locale),
+                shown(active.word, space.locale)[0],
             )
         ]
 
+    # --- hints and the secret, on request ------------------------------------
+    async def hint(self, command: Command, space: Space) -> list[Reply]:
+        """The drawer (or an admin) may give the hint before half time."""
+        engine, origin = self.services, command.origin
+        async with engine.locks.hold(origin.channel_key):
+            active = engine.rounds.get(origin.channel_key)
+            if active is None or active.game != "drawing":
+                return [Whisper(origin.user, engine.t(space, "draw.no_drawing_round"))]
+            if origin.user != active.starter and not engine.is_admin(origin):
+                return [
+                    Whisper(
+                        origin.user, engine.t(space, "draw.hint_not_allowed", name=neutralise(active.starter_name, 40))
+                    )
+                ]
+            return await self._give_hint(active, await engine.space_of(active), engine.clock())
+
+    async def _give_hint(self, active: ActiveRound, space: Space, now: float) -> list[Reply]:
+        assert active.word is not None
+        if not active.payload.get("hint_sent"):
+            active.payload["hint_sent"] = True
+            await self.services.save_payload(active)
+        text = self.services.t(space, "draw.hint", hint=hint_for(active.word, space.locale), left=active.left(now))
+        return [Say(text)]
+
+    def _secret(self, active: ActiveRound, space: Space, key: str) -> Whisper:
+        assert active.word is not None
+        word = active.word
+        name, other = shown(word, space.locale)
+        text = self.services.t(space, key, word=name, other=other)
+        return Whisper(active.starter, text, round_id=active.id)
+
+    async def secret(self, command: Command, space: Space) -> list[Reply]:
+        """Show the drawer their word again (a dismissed private message must not lose it)."""
+        engine, origin = self.services, command.origin
+        active = engine.rounds.get(origin.channel_key)
+        if active is None or active.game != "drawing":
+            return [Whisper(origin.user, engine.t(space, "draw.no_drawing_round"))]
+        if origin.user != active.starter:
+            return [
+                Whisper(origin.user, engine.t(space, "draw.secret_not_yours", name=neutralise(active.starter_name, 40)))
+            ]
+        return [self._secret(active, await engine.space_of(active), "draw.secret")]
+
+    async def secret_undelivered(self, event: SecretUndelivered, space: Space) -> list[Reply]:
+        """The drawer could not be told the word privately: cancel the round without showing it."""
+        engine, origin = self.services, event.origin
+        async with engine.locks.hold(origin.channel_key):
+            active = engine.rounds.get(origin.channel_key)
+            if active is None or active.id != event.round_id or active.starter != origin.user:
+                return []
+            # 'skipped' in the ledger's terms: ended on request, nobody scores.
+            if not await engine.close(active, status="skipped"):
+                return []
+        return [Say(engine.t(space, "draw.secret_undelivered", drawer=neutralise(active.starter_name, 40)))]
+
+    async def outside_round(self, event: ImageUpload) -> list[Reply]:
+        # Pictures are posted in channels all the time; chat platforms stay quiet, the console says why.
+        space = await self.services.space(event.origin.space, event.origin.locale)
+        return [Quiet(event.origin.user, self.services.t(space, "draw.no_round_upload"))]
+
+    async def _bytes_of(self, event: ImageUpload) -> bytes:
+        """The upload's bytes; a platform file is checked by its declared type and size before download."""
+        limit = self.settings.upload_max_bytes
+        if event.fetch is None:
+            return event.data
+        if not looks_like_image(event.filename, event.content_type):
+            raise UserError("images.not_image")
+        if event.size is not None and event.size > limit:
+            raise UserError("images.too_big", limit_mb=limit // (1024 * 1024))
+        # One byte past the limit lets the image checks say "too big" if the declared size lied.
+        return await event.fetch(limit + 1)
+
     # --- restarts -------------------------------------------------------
+    async def resumed(self, active: ActiveRound, now: float) -> list[Reply]:
+        """Back after a restart: the channel hears the round goes on, the drawer gets the word again."""
+        space = await self.services.space_of(active)
+        note = self.services.t(
+            space, "core.round_resumed", game=self.services.t(space, "core.game_drawing"), left=active.left(now)
+        )
+        return [Say(note), self._secret(active, space, "draw.secret_again")]
+
     async def revive(self, row: RoundRow) -> ActiveRound | None:
-        bank, _judge = await self.engine.bank(row.space)
+        bank, _judge = await self.services.bank(row.space)
         word = bank.get(row.secret)
         return None if word is None else ActiveRound.from_row(row, word=word)
 
     async def expire(self, row: RoundRow, now: float) -> list[Reply]:
-        engine = self.engine
+        engine = self.services
         closed = await engine.db.close_round(row.id, status="expired", closed_at=now)
         if not closed:
             return []
-        space = await engine.space(row.space)
+        space = await engine.space(row.space, hint=row.locale)
         bank, _judge = await engine.bank(row.space)
         word = bank.get(row.secret)
-        name = word.name(space.locale) if word else row.secret
-        other = word.other_name(space.locale) if word else row.secret
+        name, other = shown(word, space.locale) if word else (row.secret, row.secret)
         return [RoundResult(engine.t(space, "draw.expired", word=name, other=other), "drawing", row.id, name)]
