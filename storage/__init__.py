@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from storage.base import DEFAULT_ZONE, SqlStorage
+from storage.base import SqlStorage
 from storage.db import Database
 from storage.types import (
     Announcement,
@@ -55,8 +55,8 @@ async def open_database(
     if is_postgres_url(url):
         from storage.postgres import PostgresDatabase
 
-        return await PostgresDatabase.open(url, pool_size=pool_size or 10, default_zone=zone or DEFAULT_ZONE)
-    return await Database.open(Path(url), default_zone=zone or DEFAULT_ZONE)
+        return await PostgresDatabase.open(url, pool_size=pool_size or 10, default_zone=zone)
+    return await Database.open(Path(url), default_zone=zone)
 
 
 __all__ = [

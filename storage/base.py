@@ -501,11 +501,16 @@ class SqlStorage:
 
     async def rezone_stale_spaces(self) -> list[str]:
         """Re-cut the boards of spaces whose zone changed outside :meth:`set_setting` (e.g. a new default)."""
+        rows = await self._fetchall(
+            "SELECT b.space, b.zone, s.value FROM board_zones b "
+            "LEFT JOIN settings s ON s.space = b.space AND s.key = 'timezone' ORDER BY b.space"
+        )
         changed = []
-        for row in await self._fetchall("SELECT space FROM board_zones ORDER BY space"):
-            async with self._tx() as tx:
-                if await self._rezone_if_needed(tx, row[0]):
-                    changed.append(row[0])
+        for space, zone, own in rows:
+            if zone != (own if periods.valid_zone(own) else self.default_zone):
+                async with self._tx() as tx:
+                    if await self._rezone_if_needed(tx, space):
+                        changed.append(space)
         return changed
 
     async def _build_space_totals(self, tx: Tx, space: str, zone: str) -> None:

@@ -89,7 +89,10 @@ class Database(SqlStorage):
 
     # --- lifecycle ------------------------------------------------------
     @classmethod
-    async def open(cls, path: str | Path, *, default_zone: str = DEFAULT_ZONE) -> Database:
+    async def open(cls, path: str | Path, *, default_zone: str | None = None) -> Database:
+        """Open (and migrate) the file. ``default_zone`` is CATCHBOT_TIMEZONE: pass it where rounds are
+        played, so spaces without their own zone have their boards re-cut when it changed; tools that
+        only read may leave it out (nothing is re-cut then)."""
         path = Path(path)
         if str(path) != ":memory:":
             try:
@@ -100,9 +103,9 @@ class Database(SqlStorage):
             conn = await aiosqlite.connect(str(path), isolation_level=None, timeout=10)
         except sqlite3.Error as exc:
             raise StorageError(f"cannot open the database {path}: {exc}") from None
-        db = cls(conn, path, default_zone)
+        db = cls(conn, path, default_zone or DEFAULT_ZONE)
         try:
-            await db._prepare()
+            await db._prepare(recut=default_zone is not None)
         except sqlite3.DatabaseError as exc:
             await conn.close()
             raise StorageError(f"cannot use the database {path}: {exc}") from None
@@ -122,13 +125,14 @@ class Database(SqlStorage):
     def describe(self) -> str:
         return f"SQLite {self.path}"
 
-    async def _prepare(self) -> None:
+    async def _prepare(self, recut: bool = True) -> None:
         await self._conn.execute("PRAGMA journal_mode = WAL")
         await self._conn.execute("PRAGMA foreign_keys = ON")
         await self._conn.execute("PRAGMA synchronous = NORMAL")
         await self._conn.execute("PRAGMA busy_timeout = 10000")
         await self.migrate()
-        await self.rezone_stale_spaces()
+        if recut:
+            await self.rezone_stale_spaces()
         await self._analyze_if_never_done()
 
     async def schema_version(self) -> int:

@@ -90,15 +90,17 @@ class PostgresDatabase(SqlStorage):
         self.default_zone = default_zone
 
     @classmethod
-    async def open(cls, url: str, *, pool_size: int = 10, default_zone: str = DEFAULT_ZONE) -> PostgresDatabase:
+    async def open(cls, url: str, *, pool_size: int = 10, default_zone: str | None = None) -> PostgresDatabase:
+        """Connect and migrate; ``default_zone`` as in :meth:`storage.Database.open`."""
         try:
             pool = await asyncpg.create_pool(url, min_size=1, max_size=max(1, pool_size), command_timeout=60)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
             raise StorageError(f"cannot connect to the database {redact(url)}: {exc}") from None
-        db = cls(pool, url, default_zone)
+        db = cls(pool, url, default_zone or DEFAULT_ZONE)
         try:
             await db.migrate()
-            await db.rezone_stale_spaces()
+            if default_zone is not None:
+                await db.rezone_stale_spaces()
         except asyncpg.PostgresError as exc:
             await pool.close()
             raise StorageError(f"cannot use the database {redact(url)}: {exc}") from None

@@ -298,3 +298,22 @@ async def test_the_pool_is_sized_by_the_setting(pg_server, make_settings) -> Non
         assert db.backend == "postgresql" and db._pool.get_max_size() == 3  # type: ignore[attr-defined]
     finally:
         await db.close()
+
+
+async def test_a_new_default_zone_recuts_the_spaces_that_follow_it_at_the_next_start(target: str) -> None:
+    db = await open_database(target, default_zone=ZONE)
+    rng = random.Random(9)
+    for n in range(40):
+        await play_round(db, rng, n)
+    await db.set_setting("s2", "timezone", "Asia/Tokyo")
+    await db.close()
+    db = await open_database(target, default_zone="Europe/Paris")
+    try:
+        zones = dict(await db._fetchall("SELECT space, zone FROM board_zones ORDER BY space"))
+        assert zones == {"s1": "Europe/Paris", "s2": "Asia/Tokyo", "s3": "Europe/Paris"}
+        assert await db.check_totals() == []
+        at = 1_767_225_600.0 + 150 * 86400
+        await assert_boards_match_ledger(db, ["s1"], "Europe/Paris", at)
+        await assert_boards_match_ledger(db, ["s2"], "Asia/Tokyo", at)
+    finally:
+        await db.close()
