@@ -52,26 +52,24 @@ def _migrations() -> list[tuple[int, str, str]]:
 
 
 class _SqliteTx:
+    """Each call is one trip to aiosqlite's thread (``execute_fetchall``), not three (execute, fetch, close)."""
+
     def __init__(self, conn: aiosqlite.Connection) -> None:
         self.conn = conn
 
     async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        async with self.conn.execute(sql, params) as cur:
-            if cur.description:  # RETURNING: the rows must be read for the change to count
-                await cur.fetchall()
-            return cur.rowcount
+        cur = await self.conn.execute(sql, params)
+        return cur.rowcount
 
     async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
         await self.conn.executemany(sql, rows)
 
     async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        async with self.conn.execute(sql, params) as cur:
-            rows = await cur.fetchall()
+        rows = await self.conn.execute_fetchall(sql, params)
         return rows[0] if rows else None
 
     async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
-        async with self.conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        return list(await self.conn.execute_fetchall(sql, params))
 
 
 class Database(SqlStorage):
@@ -199,12 +197,11 @@ class Database(SqlStorage):
             yield _SqliteTx(conn)
 
     async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
-        async with self._conn.execute(sql, params) as cur:
-            return list(await cur.fetchall())
+        return list(await self._conn.execute_fetchall(sql, params))
 
     async def _fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        async with self._conn.execute(sql, params) as cur:
-            return await cur.fetchone()
+        rows = await self._conn.execute_fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def _write_one(self, sql: str, params: Sequence[Any] = ()) -> int:
         async with self.transaction() as conn:
