@@ -33,6 +33,7 @@ from storage.types import (
     ProcessInfo,
     RoundAlreadyOpen,
     RoundRow,
+    Timer,
     TotalsMismatch,
     UsageSummary,
 )
@@ -320,6 +321,7 @@ class SqlStorage:
                 )
             if key == "timezone":  # the boards follow the zone from now on, past weeks included
                 await self._rezone_if_needed(tx, space)
+            await self._space_changed(tx, space)
 
     async def settings_for(self, space: str) -> dict[str, str]:
         """The space's settings over the global ones (space ``*``)."""
@@ -635,6 +637,65 @@ class SqlStorage:
         )
         return [ProcessInfo(r[0], r[1], int(r[2]), float(r[3]), float(r[4]), int(r[5])) for r in rows]
 
+    async def take_over_rounds(self, process_id: str, silent_since: float) -> list[int]:
+        """Hand the open rounds of processes not seen since ``silent_since`` to ``process_id``; their ids."""
+        async with self._tx() as tx:  # a write: inside a transaction (SQLite shares one connection)
+            rows = await tx.fetchall(
+                "UPDATE rounds SET holder = ? WHERE status = 'open' AND holder IS NOT NULL AND holder != ? "
+                "AND holder NOT IN (SELECT id FROM processes WHERE seen_at >= ?) RETURNING id",
+                (process_id, process_id, float(silent_since)),
+            )
+        return sorted(int(r[0]) for r in rows)
+
+    # --- timers (several processes: each fires once) ---------------------
+    _skip_locked = ""  # PostgreSQL: FOR UPDATE SKIP LOCKED (SQLite has one writer at a time anyway)
+
+    async def schedule_timer(self, round_id: int, kind: str, due_at: float) -> None:
+        """Set (or move) a round's timer of one kind, e.g. ``timeout`` or ``hint1``."""
+        await self._execute(
+            "INSERT INTO timers (round_id, kind, due_at) VALUES (?, ?, ?) ON CONFLICT (round_id, kind) "
+            "DO UPDATE SET due_at = excluded.due_at, claimed_by = NULL, claimed_until = NULL "
+            "WHERE timers.done_at IS NULL",
+            (round_id, kind, float(due_at)),
+        )
+
+    async def claim_due_timers(
+        self, process_id: str, now: float, *, lease_seconds: float = 10.0, limit: int = 100
+    ) -> list[Timer]:
+        """Timers due at ``now`` that nobody holds (or whose holder's lease ran out), now held by this process.
+
+        Two processes claiming at once get different timers; a process that dies holding
+        one leaves it to the others after ``lease_seconds``. Act, then :meth:`finish_timer`.
+        """
+        until = float(now) + lease_seconds
+        async with self._tx() as tx:
+            rows = await tx.fetchall(
+                "UPDATE timers SET claimed_by = ?, claimed_until = ? WHERE id IN ("
+                "SELECT id FROM timers WHERE done_at IS NULL AND due_at <= ? "
+                "AND (claimed_until IS NULL OR claimed_until < ?) ORDER BY due_at LIMIT ?"
+                f"{self._skip_locked}) RETURNING id, round_id, kind, due_at, claimed_until",
+                (process_id, until, float(now), float(now), limit),
+            )
+        timers = [Timer(int(r[0]), int(r[1]), r[2], float(r[3]), float(r[4])) for r in rows]
+        return sorted(timers, key=lambda t: (t.due_at, t.id))
+
+    async def finish_timer(self, timer_id: int, process_id: str, at: float) -> bool:
+        """Mark a claimed timer done; False if this process no longer holds it (it fired elsewhere)."""
+        changed = await self._execute(
+            "UPDATE timers SET done_at = ? WHERE id = ? AND claimed_by = ? AND done_at IS NULL",
+            (float(at), timer_id, process_id),
+        )
+        return changed == 1
+
+    # --- settings changes seen by other processes -------------------------
+    async def _space_changed(self, tx: Tx, space: str) -> None:
+        """Inside the changing transaction: tell other processes (PostgreSQL sends it on commit)."""
+
+    async def listen_settings(self, callback: Any) -> Any:
+        """Call ``callback(space)`` when any process changes a space's settings; returns an object to
+        ``await .close()``. One process on SQLite has nobody to hear from: the default does nothing."""
+        return _Silent()
+
     # --- custom banks ---------------------------------------------------
     async def custom_entries(self, table: str, space: str) -> list[dict[str, Any]]:
         column = _custom_table(table)
@@ -650,11 +711,15 @@ class SqlStorage:
                 f"ON CONFLICT (space, {column}) DO UPDATE SET data = excluded.data",
                 rows,
             )
+            await self._space_changed(tx, space)
         return len(rows)
 
     async def delete_custom_entry(self, table: str, space: str, key: str) -> bool:
         column = _custom_table(table)
-        return await self._execute(f"DELETE FROM {table} WHERE space = ? AND {column} = ?", (space, key)) > 0
+        async with self._tx() as tx:
+            removed = await tx.execute(f"DELETE FROM {table} WHERE space = ? AND {column} = ?", (space, key)) > 0
+            await self._space_changed(tx, space)
+        return removed
 
     # --- idempotency ----------------------------------------------------
     async def first_sighting(self, event_id: str, at: float) -> bool:
@@ -670,6 +735,11 @@ class SqlStorage:
             if first:  # platforms retry within minutes; a day of memory is plenty
                 await tx.execute("DELETE FROM seen_events WHERE seen_at < ?", (float(at) - 86400,))
             return first
+
+
+class _Silent:
+    async def close(self) -> None:
+        return None
 
 
 _ADD_TOTAL = (

@@ -80,9 +80,22 @@ class _PgTx:
         return list(await self.conn.fetch(to_dollar(sql), *params))
 
 
+SETTINGS_CHANNEL = "catchbot_settings"
+
+
+class _Listener:
+    def __init__(self, conn: asyncpg.Connection, handler: Any) -> None:
+        self.conn, self.handler = conn, handler
+
+    async def close(self) -> None:
+        await self.conn.remove_listener(SETTINGS_CHANNEL, self.handler)
+        await self.conn.close()
+
+
 class PostgresDatabase(SqlStorage):
     backend = "postgresql"
     _integrity_errors = (asyncpg.UniqueViolationError,)
+    _skip_locked = " FOR UPDATE SKIP LOCKED"
 
     def __init__(self, pool: asyncpg.Pool, url: str, default_zone: str = DEFAULT_ZONE) -> None:
         self._pool = pool
@@ -131,6 +144,19 @@ class PostgresDatabase(SqlStorage):
 
     async def _fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return await self._pool.fetchrow(to_dollar(sql), *params)
+
+    async def _space_changed(self, tx: Any, space: str) -> None:
+        await tx.execute("SELECT pg_notify(?, ?)", (SETTINGS_CHANNEL, space))
+
+    async def listen_settings(self, callback: Any) -> _Listener:
+        """``callback(space)`` for every committed change of a space's settings or words, from any process."""
+        conn = await asyncpg.connect(self.url)
+
+        def handler(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
+            callback(payload)
+
+        await conn.add_listener(SETTINGS_CHANNEL, handler)
+        return _Listener(conn, handler)
 
     async def _after_bulk_change(self) -> None:
         await self._pool.execute("ANALYZE")

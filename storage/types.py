@@ -124,3 +124,14 @@ class TotalsMismatch:
     user: str
     ledger_points: int | None
     total_points: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Timer:
+    """A hint or time-out of a round, claimed by one process until ``claimed_until``."""
+
+    id: int
+    round_id: int
+    kind: str
+    due_at: float
+    claimed_until: float

@@ -317,3 +317,72 @@ async def test_a_new_default_zone_recuts_the_spaces_that_follow_it_at_the_next_s
         await assert_boards_match_ledger(db, ["s2"], "Asia/Tokyo", at)
     finally:
         await db.close()
+
+
+async def test_each_due_timer_is_claimed_by_one_process_and_fires_once(target: str) -> None:
+    """Three database handles stand for three processes; a dead holder's lease runs out to the others."""
+    handles = [await open_database(target, default_zone=ZONE) for _ in range(3)]
+    first = handles[0]
+    try:
+        rounds = [await new_round(first, channel=f"c{n}") for n in range(30)]
+        for n, round_id in enumerate(rounds):
+            await first.schedule_timer(round_id, "timeout", 1000.0 + n)
+            await first.schedule_timer(round_id, "hint1", 5000.0)  # not due yet
+        claims = await asyncio.gather(*(h.claim_due_timers(f"p{i}", 2000.0, limit=12) for i, h in enumerate(handles)))
+        claimed = [t.id for batch in claims for t in batch]
+        assert len(claimed) == len(set(claimed)) == 30  # everything due, nothing twice
+        assert {t.kind for batch in claims for t in batch} == {"timeout"}
+        assert await first.claim_due_timers("p9", 2001.0) == []  # all held
+        # p0 dies holding its timers: after the lease the others take them, and p0 can no longer finish them.
+        dead = claims[0]
+        for i, h in enumerate(handles[1:], start=1):
+            for t in claims[i]:
+                assert await h.finish_timer(t.id, f"p{i}", 2002.0)
+        retaken = await handles[1].claim_due_timers("p1", 2000.0 + 11)
+        assert sorted(t.id for t in retaken) == sorted(t.id for t in dead)
+        assert not await first.finish_timer(dead[0].id, "p0", 2012.0)
+        assert await handles[1].finish_timer(dead[0].id, "p1", 2012.0)
+        assert not await handles[1].finish_timer(dead[0].id, "p1", 2013.0)  # once
+        for t in retaken:
+            await handles[1].finish_timer(t.id, "p1", 2014.0)
+        # Moving a timer that has not fired makes it claimable again at its new time.
+        await first.schedule_timer(rounds[0], "hint1", 100.0)
+        assert [t.kind for t in await handles[2].claim_due_timers("p2", 3000.0)] == ["hint1"]
+    finally:
+        for h in handles:
+            await h.close()
+
+
+async def test_rounds_of_a_silent_process_are_taken_over(store: SqlStorage) -> None:
+    mine, theirs, free = await new_round(store, "c1"), await new_round(store, "c2"), await new_round(store, "c3")
+    await store.heartbeat("alive", host="h", pid=1, started_at=0, at=100.0)
+    await store.heartbeat("dead", host="h", pid=2, started_at=0, at=40.0)
+    await store.hold_round(mine, "alive")
+    await store.hold_round(theirs, "dead")
+    assert await store.take_over_rounds("alive", silent_since=90.0) == [theirs]
+    assert await store.take_over_rounds("alive", silent_since=90.0) == []
+    seen = {p.id: p.rounds_held for p in await store.processes_seen(0)}
+    assert seen == {"alive": 2, "dead": 0}
+    assert (await store.get_round(free)).status == "open"  # type: ignore[union-attr]
+
+
+async def test_a_settings_change_reaches_other_processes(pg_server) -> None:  # type: ignore[no-untyped-def]
+    url = pg_server.create_database()
+    writer, reader = await open_database(url), await open_database(url)
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    listener = await reader.listen_settings(heard.put_nowait)
+    try:
+        await writer.set_setting("guild-1", "locale", "en")
+        assert await asyncio.wait_for(heard.get(), 1.0) == "guild-1"
+        await writer.put_custom_entries("custom_words", "guild-2", [("w", {"en": "kite"})])
+        assert await asyncio.wait_for(heard.get(), 1.0) == "guild-2"
+        with pytest.raises(RuntimeError):  # a change rolled back is never announced
+            async with writer._tx() as tx:
+                await writer._space_changed(tx, "guild-3")
+                raise RuntimeError
+        await writer.set_setting("guild-4", "locale", "ko")
+        assert await asyncio.wait_for(heard.get(), 1.0) == "guild-4"
+    finally:
+        await listener.close()
+        await writer.close()
+        await reader.close()
