@@ -172,16 +172,20 @@ class SqlStorage:
             if scored:
                 zone = row[3] or await self._board_zone(tx, space)
                 keys = periods.buckets(closed_at, zone)
-                totals = []
-                for award in scored:
-                    ledger = await tx.fetchone(
-                        "INSERT INTO ledger (space, user_id, round_id, game, points, reason, created_at) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                        (space, award.user, round_id, game, award.points, award.reason, closed_at),
-                    )
-                    for board_game in (game, "*"):
-                        for kind, start in keys:
-                            totals.append((space, board_game, kind, start, award.user, award.points, int(ledger[0])))
+                # One statement for every award (one trip to the driver), then the totals from what it wrote.
+                values = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(scored))
+                params = [v for a in scored for v in (space, a.user, round_id, game, a.points, a.reason, closed_at)]
+                written = await tx.fetchall(
+                    "INSERT INTO ledger (space, user_id, round_id, game, points, reason, created_at) "
+                    f"VALUES {values} RETURNING id, user_id, points",
+                    params,
+                )
+                totals = [
+                    (space, board_game, kind, start, user, int(points), int(ledger_id))
+                    for ledger_id, user, points in written
+                    for board_game in (game, "*")
+                    for kind, start in keys
+                ]
                 await tx.executemany(_ADD_TOTAL, totals)
             if announcement is not None:
                 await tx.execute(
