@@ -10,7 +10,8 @@ from bot.config import Settings
 from bot.engine import Engine, Transport
 from storage import open_database
 
-log = logging.getLogger("catchbot")
+# The one-line start-up status shows at the default log level (see bot/logs.py).
+log = logging.getLogger("catchbot.status")
 
 
 def make_gateway(settings: Settings):  # type: ignore[no-untyped-def]

@@ -1,58 +1,119 @@
-"""The ``catchbot`` command line (also ``python -m bot``)."""
+"""The ``catchbot`` command line (also ``python -m bot``).
+
+Start-up is kept short (issue 11): this module imports only the standard
+library pieces it needs to build the parser. Settings (pydantic), the model
+client (openai), Pillow and SQLite are imported by the commands that use them,
+so ``catchbot judge`` and ``catchbot --help`` never load them.
+
+Global options (``--db``, ``--env-file``, ``-v``) work before and after the
+command name and show in every command's help: every parser, including the
+ones other modules add through :data:`MODULES`, is a :class:`_Parser`, which
+adds them itself.
+
+Messages for the user come from ``bot/locales/*/cli.json`` in the terminal's
+language (``CATCHBOT_LOCALE``, else ``LC_ALL``/``LC_MESSAGES``/``LANG``).
+"""
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import inspect
-import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from bot.config import ConfigError, Settings, load_settings
-from bot.errors import UserError
+from bot.i18n import language_of, terminal_locale, text
 
-log = logging.getLogger("catchbot")
+if TYPE_CHECKING:
+    from bot.config import Settings
+
+# Commands that live in other modules, listed here so that the parser can show them without importing the
+# module (some pull in openai or pydantic). The module is imported only when one of its commands runs or its
+# help is asked for; then its ``register(sub)`` adds the real parsers. tests/test_cli.py checks that this
+# table matches what each module registers.
+MODULES: dict[str, dict[str, str]] = {
+    "bot.ai.cli": {
+        "guess": "ask the drawing model what an image shows",
+        "translate": "ask the dialect model for the standard Korean of TEXT",
+    },
+    "bot.finetune.cli": {
+        "dataset": "build and check fine-tuning files (chat JSONL)",
+        "finetune": "fine-tuning jobs (any OpenAI-compatible endpoint)",
+        "eval": "score models on a held-out chat JSONL file",
+    },
+    "storage.cli": {"db": "database status, board totals, moving to PostgreSQL"},
+}
 
 
-def _build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="catchbot", description="Drawing and dialect game bot.")
-    parser.add_argument("--db", type=Path, help="SQLite file (default: CATCHBOT_DB_PATH or ./catchbot.db)")
-    parser.add_argument("--env-file", default=".env", help="optional settings file (default: .env)")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+def _add_global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    # Below the top level the defaults are SUPPRESS, so an option given before the command is not reset by
+    # the subcommand's parser.
+    group = parser.add_argument_group("global options") if not top else parser
+    default: Any = argparse.SUPPRESS
+    group.add_argument(
+        "--db",
+        type=Path,
+        default=None if top else default,
+        help="SQLite file (default: CATCHBOT_DB_PATH or ./catchbot.db)",
+    )
+    group.add_argument("--env-file", default=".env" if top else default, help="optional settings file (default: .env)")
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0 if top else default,
+        help="show more log lines (-v: INFO, -vv: DEBUG; default: warnings only, or CATCHBOT_LOG_LEVEL)",
+    )
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose every subcommand parser knows the global options."""
+
+    def __init__(self, *args: Any, top: bool = False, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        _add_global_options(self, top=top)
+
+
+def _build_parser(load: frozenset[str] = frozenset()) -> argparse.ArgumentParser:
+    """The parser; modules in ``load`` register their real commands, the others show placeholders."""
+    parser = _Parser(prog="catchbot", description="Drawing and dialect game bot.", top=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     run = sub.add_parser("run", help="start the bot (the console when no Discord/Slack token is set)")
     run.set_defaults(handler=_run)
     console = sub.add_parser("console", help="play in this terminal (lines from a pipe work too)")
-    console.add_argument("--user", default="player", help="the first player's name")
-    console.add_argument("--channel", default="main")
+    console.add_argument("--user", default=None, help="the first player's name (default: your login name)")
+    console.add_argument("--channel", default="main", help="the first channel (default: main)")
     console.set_defaults(handler=_console)
 
     judge = sub.add_parser("judge", help="would GUESS count for the secret word SECRET? (exit 0 yes, 1 no)")
     judge.add_argument("secret")
     judge.add_argument("guess")
-    judge.set_defaults(handler=_judge)
+    judge.set_defaults(handler=_judge, needs_settings=False)
 
     score = sub.add_parser("dialect-score", help="the 0-100 score of ANSWER for a dialect sentence")
     score.add_argument("--dialect", required=True, help="the dialect sentence")
     score.add_argument("--reference", required=True, action="append", help="an accepted standard sentence")
     score.add_argument("answer")
-    score.set_defaults(handler=_dialect_score)
+    score.set_defaults(handler=_dialect_score, needs_settings=False)
 
     bank = sub.add_parser("bank", help="manage a space's own sentence bank")
     bank_sub = bank.add_subparsers(dest="bank_command", metavar="ACTION", required=True)
-    load = bank_sub.add_parser("import-dialect", help="load AI-Hub dialect label files into a space's bank")
-    load.add_argument("paths", nargs="+", type=Path)
-    load.add_argument("--space", default="console", help="the space (Discord guild id, Slack team id, console)")
-    load.add_argument("--region", help="region for files whose region cannot be told from their path")
-    load.add_argument("--source", choices=("dialect", "pronunciation"), default="dialect")
-    load.add_argument("--limit", type=int, default=5000, help="at most this many sentences (default 5000)")
-    load.set_defaults(handler=_import_dialect)
+    load_bank = bank_sub.add_parser("import-dialect", help="load AI-Hub dialect label files into a space's bank")
+    load_bank.add_argument("paths", nargs="+", type=Path)
+    load_bank.add_argument("--space", default="console", help="the space (Discord guild id, Slack team id, console)")
+    load_bank.add_argument("--region", help="region for files whose region cannot be told from their path")
+    load_bank.add_argument("--source", choices=("dialect", "pronunciation"), default="dialect")
+    load_bank.add_argument("--limit", type=int, default=5000, help="at most this many sentences (default 5000)")
+    load_bank.set_defaults(handler=_import_dialect)
 
-    for module in ("bot.ai.cli", "bot.finetune.cli", "storage.cli"):
-        _register(module, sub)
+    for module, commands in MODULES.items():
+        if module in load:
+            _register(module, sub)
+        else:
+            for name, help_text in commands.items():
+                sub.add_parser(name, help=help_text)
     return parser
 
 
@@ -62,42 +123,95 @@ def _register(module: str, sub: Any) -> None:
     importlib.import_module(module).register(sub)
 
 
-def _run(args: argparse.Namespace, settings: Settings) -> Any:
-    platforms = [
-        name
-        for name, token in (("Discord", settings.discord_token), ("Slack", settings.slack_bot_token))
-        if token is not None
-    ]
+def _command_word(argv: Sequence[str]) -> str | None:
+    """The command name in ``argv`` (global options may come first), without building the whole parser."""
+    globals_only = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
+    _add_global_options(globals_only, top=True)
+    _known, rest = globals_only.parse_known_args(list(argv))
+    return next((word for word in rest if not word.startswith("-")), None)
+
+
+def cli_locale(settings: Settings | None = None) -> str:
+    """The language of the command line: ``CATCHBOT_LOCALE`` when set, else the terminal's."""
+    if settings is not None and settings.locale is not None:
+        return settings.locale
+    return language_of(os.environ.get("CATCHBOT_LOCALE")) or terminal_locale()
+
+
+def load_cli_settings(args: argparse.Namespace, *, terminal_language: bool = True) -> Settings:
+    """Settings for a command, with the terminal's language unless ``CATCHBOT_LOCALE`` chose one.
+
+    The bot itself (``run``, ``console``) keeps ``locale`` unset: there the terminal's language is the
+    console's platform hint, which a space's own ``config locale`` beats.
+    """
+    from bot.config import load_settings
+
+    overrides = {"db_path": args.db} if args.db else {}
+    settings = load_settings(args.env_file if Path(args.env_file).is_file() else None, **overrides)
+    if terminal_language and settings.locale is None:
+        settings = settings.model_copy(update={"locale": terminal_locale()})
+    return settings
+
+
+def _say_error(line: str) -> None:
+    print(f"catchbot: {line}", file=sys.stderr)
+
+
+async def _run(args: argparse.Namespace, settings: Settings) -> int:
+    """Every configured platform on one engine (adapters/launch.py), or the console when none is."""
+    from adapters.launch import configured_platforms, serve_platforms
+
+    platforms = configured_platforms(settings)
     if platforms:
-        print(
-            f"{' and '.join(platforms)} tokens are set, but this version of catchbot ships only the console "
-            "adapter; starting the console.",
-            file=sys.stderr,
-        )
-    args.user, args.channel = "player", "main"
-    return _console(args, settings)
+        try:
+            return await serve_platforms(settings, platforms)
+        except ModuleNotFoundError as exc:
+            if not (exc.name or "").startswith("adapters."):
+                raise
+            # This build has no adapter for a configured platform yet: say so and play in the terminal.
+            _say_error(text(cli_locale(settings), "cli.platforms_pending", platforms=" + ".join(platforms)))
+    args.user, args.channel = None, "main"
+    return await _console(args, settings)
+
+
+def login_name() -> str:
+    """The user's login name, the console's default player ("player" when the system cannot tell)."""
+    import getpass
+
+    try:
+        name = getpass.getuser().strip()
+    except (OSError, KeyError, ImportError):
+        name = ""
+    return name[:40] or "player"
 
 
 async def _console(args: argparse.Namespace, settings: Settings) -> int:
     from adapters.console import Console, ConsoleTransport
     from bot.app import running_engine
+    from bot.identity import RESERVED_PREFIX, looks_like_ai
 
-    transport = ConsoleTransport()
+    hint = terminal_locale()
+    user = args.user or login_name()
+    if looks_like_ai(user) or user.startswith(RESERVED_PREFIX):
+        _say_error(text(settings.locale or hint, "console.as_reserved", name=user))
+        return 2
+    transport = ConsoleTransport(locale=settings.locale or hint)
     async with running_engine(settings, transport) as engine:
-        await Console(engine, transport, user=args.user, channel=args.channel).run()
+        console = Console(engine, transport, user=user, channel=args.channel, locale=hint)
+        await console.run()
     return 0
 
 
-def _judge(args: argparse.Namespace, settings: Settings) -> int:
+def _judge(args: argparse.Namespace, settings: Settings | None) -> int:
     from bot.judge import judge_cli
     from bot.words import default_bank
 
-    code, text = judge_cli(default_bank(), args.secret, args.guess)
-    print(text)
+    code, verdict = judge_cli(default_bank(), args.secret, args.guess)
+    print(verdict)
     return code
 
 
-def _dialect_score(args: argparse.Namespace, settings: Settings) -> int:
+def _dialect_score(args: argparse.Namespace, settings: Settings | None) -> int:
     from bot.dialect.scoring import score_answer
 
     print(f"{score_answer(args.answer, args.dialect, args.reference):.1f}")
@@ -105,14 +219,17 @@ def _dialect_score(args: argparse.Namespace, settings: Settings) -> int:
 
 
 async def _import_dialect(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+
     from bot.dialect.aihub import ImportStats, iter_pairs
     from bot.dialect.bank import DialectBankError, DialectItem, parse_region
     from storage import Database
 
+    locale = settings.locale
     try:
         fallback_region = parse_region(args.region) if args.region else None
     except DialectBankError:
-        print(f"unknown region {args.region!r}", file=sys.stderr)
+        _say_error(text(locale, "cli.unknown_region", region=args.region))
         return 2
     stats = ImportStats()
     items: list[tuple[str, dict[str, Any]]] = []
@@ -138,42 +255,55 @@ async def _import_dialect(args: argparse.Namespace, settings: Settings) -> int:
         await db.close()
     print(stats.summary(), file=sys.stderr)
     if no_region:
-        print(f"{no_region} pairs skipped: region unknown (pass --region)", file=sys.stderr)
-    print(f"loaded {len(items)} sentences into the bank of space {args.space!r}")
+        print(text(locale, "cli.import_no_region", count=no_region), file=sys.stderr)
+    print(text(locale, "cli.import_loaded", count=len(items), space=args.space))
     return 0 if items else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
+    word = _command_word(argv)
+    wanted = frozenset(module for module, commands in MODULES.items() if word in commands)
+    parser = _build_parser(wanted)
     args = parser.parse_args(argv)
     if args.command is None:  # plain `catchbot [--db X]` starts the bot
         args = parser.parse_args([*argv, "run"])
     handler: Callable[..., Any] = args.handler
-    try:
-        overrides = {"db_path": args.db} if args.db else {}
-        settings = load_settings(args.env_file if Path(args.env_file).is_file() else None, **overrides)
-    except ConfigError as exc:
-        print(f"catchbot: {exc}", file=sys.stderr)
-        return 2
-    logging.basicConfig(
-        level=settings.log_level, stream=sys.stderr, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+
+    from bot import logs
+
+    settings: Settings | None = None
+    if getattr(args, "needs_settings", True):
+        from bot.config import ConfigError
+
+        try:
+            settings = load_cli_settings(args, terminal_language=handler not in (_run, _console))
+        except ConfigError as exc:
+            _say_error(str(exc))
+            return 2
+        logs.configure(args.verbose, settings.log_level)
+    else:
+        logs.configure(args.verbose, os.environ.get("CATCHBOT_LOG_LEVEL"))
+    locale = cli_locale(settings)
+    from bot.errors import UserError
+
     try:
         result = handler(args, settings)
-        if inspect.isawaitable(result):
+        if hasattr(result, "__await__"):
+            import asyncio
+
             result = asyncio.run(_await(result))
         return int(result or 0)
     except KeyboardInterrupt:
         return 130
     except UserError as exc:
-        print(f"catchbot: {exc}", file=sys.stderr)
+        _say_error(exc.message(locale))
         return 2
     except Exception as exc:
         from storage import StorageError
 
         if isinstance(exc, StorageError):
-            print(f"catchbot: {exc}", file=sys.stderr)
+            _say_error(str(exc))
             return 2
         raise
 

@@ -76,7 +76,7 @@ class Settings(BaseSettings):
     # Unset: a space's own setting, else the platform's language (Korean for Korean, English otherwise).
     locale: Literal["ko", "en"] | None = None
     timezone: str = "Asia/Seoul"
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "WARNING"  # -v on the command line shows INFO
     admins: str = ""  # comma-separated user ids that are admins everywhere
 
     draw_seconds: int = Field(180, ge=2, le=3600)

@@ -29,6 +29,7 @@ from bot.errors import UserError
 from bot.events import ChatMessage, Command, Event, ImageUpload, Origin, SecretUndelivered
 from bot.games.dialect import DialectGame
 from bot.games.drawing import DrawingGame
+from bot.identity import as_human
 from bot.info import InfoCommands
 from bot.judge import Judge
 from bot.replies import Reply, Say, Whisper
@@ -155,6 +156,7 @@ class Engine:
 
     # --- events ---------------------------------------------------------
     async def handle(self, event: Event) -> list[Reply]:
+        event = as_human(event)  # nobody but the core speaks as the AI
         services, origin = self.services, event.origin
         if isinstance(event, ChatMessage | ImageUpload) and origin.channel_key not in services.rounds:
             # Most chat in a busy server happens outside rounds: answer it without touching the database.

@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 from bot.errors import UserError
 from bot.events import Command
+from bot.identity import names_the_ai, shown_name
 from bot.periods import day_bounds, is_period_word, parse_period
 from bot.replies import BoardRow, Leaderboard, Reply, Say, StatsCard
 from bot.rounds import AI_USER, Space
@@ -31,7 +32,8 @@ _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 
 def _board_row(rank: int, user: str, name: str, points: int) -> BoardRow:
-    return BoardRow(rank, user, neutralise(name, 40), points, is_ai=user == AI_USER)
+    is_ai = user == AI_USER
+    return BoardRow(rank, user, shown_name(neutralise(name, 40), is_ai=is_ai), points, is_ai=is_ai)
 
 
 class InfoCommands:
@@ -45,12 +47,19 @@ class InfoCommands:
     async def leaderboard(self, command: Command, space: Space) -> list[Reply]:
         engine = self.services
         game: str | None = None
+        game_word: str | None = None
         period_text: str | None = None
         for arg in command.args:
             word = arg.strip().lower()
             if word in GAME_WORDS:
-                game = GAME_WORDS[word]
+                if game_word is not None:
+                    raise UserError("core.board_two_games", first=neutralise(game_word, 30), second=neutralise(arg, 30))
+                game, game_word = GAME_WORDS[word], arg
             elif is_period_word(word):
+                if period_text is not None:
+                    raise UserError(
+                        "core.board_two_periods", first=neutralise(period_text, 30), second=neutralise(arg, 30)
+                    )
                 period_text = word
             else:
                 raise UserError("core.bad_board_arg", value=neutralise(arg, 30))
@@ -67,16 +76,15 @@ class InfoCommands:
         caller = _board_row(mine.rank, mine.user, mine.name, mine.points) if mine else None
         empty = engine.t(space, "core.board_empty")
         if caller is not None:
-            you = engine.t(space, "core.board_you", rank=caller.rank, points=caller.points)
+            you = engine.t(space, "core.board_you", rank=caller.rank, count=caller.points)
         else:
             you = engine.t(space, "core.board_you_none")
         lines = [
             title,
             *(engine.t(space, "core.board_row", rank=r.rank, name=r.name, points=r.points) for r in board_rows),
         ]
-        if not board_rows:
-            lines.append(empty)
-        lines.append(you)
+        # An empty board says so once: "nobody has points" already covers the caller.
+        lines.append(you if board_rows else empty)
         return [
             Leaderboard(
                 "\n".join(lines),
@@ -96,19 +104,29 @@ class InfoCommands:
         user = command.origin.user
         if command.args:
             who = " ".join(command.args).strip().lstrip("@")
-            found = await engine.db.find_player(space.id, who)
-            if found is None:
-                raise UserError("core.unknown_player", name=neutralise(who, 40))
-            user = found[0]
+            if names_the_ai(who):
+                user = AI_USER
+            else:
+                found = await engine.db.find_player(space.id, who)
+                if found is None:
+                    raise UserError("core.unknown_player", name=neutralise(who, 40))
+                user = found[0]
         s = await engine.db.stats(space.id, user)
         best = f"{s.best_dialect_score:.1f}" if s.best_dialect_score is not None else "-"
         seen = s.drawings_seen_by_ai
         share = f"{s.drawings_recognised_by_ai}/{seen}" + (
             f" ({100 * s.drawings_recognised_by_ai / seen:.0f}%)" if seen else ""
         )
-        name = neutralise(s.name, 40)
+        name = shown_name(neutralise(s.name, 40), is_ai=user == AI_USER)
         text = engine.t(
-            space, "core.stats", name=name, rounds=s.rounds_played, wins=s.wins, points=s.points, best=best, ai=share
+            space,
+            "core.stats",
+            name=name,
+            rounds=engine.t(space, "core.n_rounds", count=s.rounds_played),
+            wins=engine.t(space, "core.n_wins", count=s.wins),
+            points=engine.t(space, "core.n_points", count=s.points),
+            best=best,
+            ai=share,
         )
         fields = (
             (engine.t(space, "core.stats_rounds"), str(s.rounds_played)),
@@ -166,7 +184,7 @@ class InfoCommands:
                 engine.t(
                     space,
                     label,
-                    calls=u.calls,
+                    calls=engine.t(space, "core.n_calls", count=u.calls),
                     prompt=u.prompt_tokens,
                     completion=u.completion_tokens,
                     images=u.image_tokens,
@@ -178,7 +196,7 @@ class InfoCommands:
             engine.t(
                 space,
                 "core.usage_budget",
-                calls=settings.daily_call_budget,
+                calls=engine.t(space, "core.n_calls", count=settings.daily_call_budget),
                 cost=f"{settings.daily_cost_budget:.2f}",
             )
         )
@@ -188,41 +206,46 @@ class InfoCommands:
     async def config(self, command: Command, space: Space) -> list[Reply]:
         engine = self.services
         if not command.args:
-            return [
-                Say(
-                    engine.t(
-                        space,
-                        "core.config_show",
-                        collect=space.values.get("collect_drawings", "off"),
-                        locale=space.locale,
-                        timezone=str(space.zone),
-                    )
-                )
-            ]
+            return [Say(engine.t(space, "core.config_show", **self._config_values(space)))]
         if not engine.is_admin(command.origin):
             raise UserError("core.admin_only")
-        if len(command.args) != 2:
-            raise UserError("core.config_usage")
-        key, value = command.args[0].lower(), command.args[1].strip()
-        if key in ("collect", "수집"):
+        key = _CONFIG_KEYS.get(command.args[0].lower())
+        if key is None:
+            raise UserError("core.config_bad_key", value=neutralise(command.args[0], 30))
+        allowed = _CONFIG_ALLOWED[key]
+        label = engine.t(space, f"core.config_key_{key}")
+        if len(command.args) < 2:
+            raise UserError("core.config_missing_value", key=label, allowed=allowed)
+        if len(command.args) > 2:
+            raise UserError("core.config_extra", key=label, extra=neutralise(command.args[2], 30), allowed=allowed)
+        value = command.args[1].strip()
+        if key == "collect":
             flag = {"on": "on", "off": "off", "켜기": "on", "끄기": "off"}.get(value.lower())
             if flag is None:
-                raise UserError("core.config_usage")
+                raise UserError("core.config_bad_value", key=label, value=neutralise(value, 30), allowed=allowed)
             await engine.set_setting(space.id, "collect_drawings", flag)
-        elif key in ("locale", "language", "lang", "언어"):
+        elif key == "locale":
             if value.lower() not in ("ko", "en"):
-                raise UserError("core.config_usage")
+                raise UserError("core.config_bad_value", key=label, value=neutralise(value, 30), allowed=allowed)
             await engine.set_setting(space.id, "locale", value.lower())
-        elif key in ("timezone", "tz", "시간대"):
+        else:
             try:
                 ZoneInfo(value)
             except (KeyError, ValueError):
                 raise UserError("core.bad_timezone", value=neutralise(value, 40)) from None
             await engine.set_setting(space.id, "timezone", value)
-        else:
-            raise UserError("core.config_usage")
-        space = await engine.space(space.id)
-        return [Say(engine.t(space, "core.config_set", key=key, value=neutralise(value, 40)))]
+        space = await engine.space(space.id, command.origin.locale)
+        shown = self._config_values(space)[key]
+        return [Say(engine.t(space, "core.config_set", key=engine.t(space, f"core.config_key_{key}"), value=shown))]
+
+    def _config_values(self, space: Space) -> dict[str, str]:
+        """The space's settings as its players read them (on/off and language names in their language)."""
+        t = self.services.t
+        return {
+            "collect": t(space, f"core.value_{space.values.get('collect_drawings', 'off')}"),
+            "locale": t(space, f"core.language_{space.locale}"),
+            "timezone": str(space.zone),
+        }
 
     # --- the space's own words ------------------------------------------
     async def word(self, command: Command, space: Space) -> list[Reply]:
@@ -230,33 +253,79 @@ class InfoCommands:
         action = command.args[0].lower() if command.args else "list"
         if action in ("list", "목록"):
             own = await engine.db.custom_entries("custom_words", space.id)
-            names = ", ".join(f"{w['en']}/{w['ko']}" for w in own[:50]) or "-"
+            if not own:
+                return [Say(engine.t(space, "core.words_none"))]
+            names = ", ".join(f"{w['en']}/{w['ko']}" for w in own[:50])
             return [Say(engine.t(space, "core.words_list", count=len(own), names=neutralise(names, 1500)))]
+        if action not in _WORD_ADD + _WORD_REMOVE:
+            raise UserError("core.word_bad_action", value=neutralise(command.args[0], 30))
         if not engine.is_admin(command.origin):
             raise UserError("core.admin_only")
-        if action in ("add", "추가") and 3 <= len(command.args) <= 5:
-            en, ko = command.args[1].replace("_", " ").strip(), command.args[2].replace("_", " ").strip()
-            category = command.args[3].lower() if len(command.args) > 3 else "objects"
-            difficulty = command.args[4] if len(command.args) > 4 else "2"
-            if category not in CATEGORIES or difficulty not in ("1", "2", "3"):
-                raise UserError("core.word_usage")
-            if not en.isascii() or not any(c.isalpha() for c in en) or len(en) > 40:
-                raise UserError("core.word_bad_en")
-            if not _HANGUL.search(ko) or len(ko) > 20:
-                raise UserError("core.word_bad_ko")
-            _bank, judge = await engine.bank(space.id)
-            for name in (en, ko):
-                clash = judge.resolve(name)
-                if clash is not None:
-                    raise UserError("core.word_exists", name=neutralise(name, 40), word=clash.id)
-            word_id = "custom_" + re.sub(r"[^a-z0-9]+", "_", en.lower()).strip("_")
-            word = Word(word_id, category, int(difficulty), en, ko)
-            await engine.db.put_custom_entries("custom_words", space.id, [(word.id, word.to_dict())])
-            engine.forget_bank(space.id)
-            return [Say(engine.t(space, "core.word_added", en=neutralise(en, 40), ko=neutralise(ko, 20), id=word.id))]
-        if action in ("remove", "delete", "삭제") and len(command.args) == 2:
-            removed = await engine.db.delete_custom_entry("custom_words", space.id, command.args[1])
-            engine.forget_bank(space.id)
-            key = "core.word_removed" if removed else "core.word_missing"
-            return [Say(engine.t(space, key, id=neutralise(command.args[1], 40)))]
-        raise UserError("core.word_usage")
+        if action in _WORD_REMOVE:
+            return await self._remove_word(command, space)
+        args = command.args
+        if len(args) < 3:
+            raise UserError("core.word_add_missing")
+        if len(args) > 5:
+            raise UserError("core.word_extra", extra=neutralise(args[5], 30))
+        en, ko = args[1].replace("_", " ").strip(), args[2].replace("_", " ").strip()
+        category = args[3].lower() if len(args) > 3 else "objects"
+        difficulty = args[4] if len(args) > 4 else "2"
+        if category not in CATEGORIES:
+            allowed = ", ".join(
+                engine.t(space, "core.category_choice", id=c, name=engine.t(space, f"categories.{c}"))
+                for c in CATEGORIES
+            )
+            raise UserError("core.word_bad_category", value=neutralise(args[3], 30), allowed=allowed)
+        if difficulty not in ("1", "2", "3"):
+            raise UserError("core.word_bad_difficulty", value=neutralise(difficulty, 30))
+        if not en.isascii() or not any(c.isalpha() for c in en) or len(en) > 40:
+            raise UserError("core.word_bad_en")
+        if not _HANGUL.search(ko) or len(ko) > 20:
+            raise UserError("core.word_bad_ko")
+        _bank, judge = await engine.bank(space.id)
+        for name in (en, ko):
+            clash = judge.resolve(name)
+            if clash is not None:
+                raise UserError("core.word_exists", name=neutralise(name, 40), word=clash.id)
+        word_id = "custom_" + re.sub(r"[^a-z0-9]+", "_", en.lower()).strip("_")
+        word = Word(word_id, category, int(difficulty), en, ko)
+        await engine.db.put_custom_entries("custom_words", space.id, [(word.id, word.to_dict())])
+        engine.forget_bank(space.id)
+        return [Say(engine.t(space, "core.word_added", en=neutralise(en, 40), ko=neutralise(ko, 20), id=word.id))]
+
+    async def _remove_word(self, command: Command, space: Space) -> list[Reply]:
+        """Remove a space's own word by any name ``word list`` shows: English, Korean, ``en/ko``, or its id."""
+        engine = self.services
+        if len(command.args) < 2:
+            raise UserError("core.word_remove_missing")
+        wanted = " ".join(command.args[1:]).replace("_", " ").strip()
+        own = await engine.db.custom_entries("custom_words", space.id)
+        found = next((w for w in own if wanted.casefold() in _word_names(w)), None)
+        if found is None:
+            return [Say(engine.t(space, "core.word_missing", id=neutralise(wanted, 40)))]
+        await engine.db.delete_custom_entry("custom_words", space.id, found["id"])
+        engine.forget_bank(space.id)
+        return [Say(engine.t(space, "core.word_removed", id=neutralise(f"{found['en']}/{found['ko']}", 80)))]
+
+
+_WORD_ADD = ("add", "추가")
+_WORD_REMOVE = ("remove", "delete", "삭제")
+_CONFIG_KEYS = {
+    "collect": "collect",
+    "수집": "collect",
+    "locale": "locale",
+    "language": "locale",
+    "lang": "locale",
+    "언어": "locale",
+    "timezone": "timezone",
+    "tz": "timezone",
+    "시간대": "timezone",
+}
+_CONFIG_ALLOWED = {"collect": "on | off", "locale": "ko | en", "timezone": "Asia/Seoul, Europe/London, …"}
+
+
+def _word_names(word: dict[str, object]) -> set[str]:
+    en, ko, word_id = str(word["en"]), str(word["ko"]), str(word["id"])
+    names = {en, ko, f"{en}/{ko}", word_id, word_id.replace("_", " "), word_id.removeprefix("custom_")}
+    return {n.replace("_", " ").casefold() for n in names}

@@ -8,12 +8,12 @@ from zoneinfo import ZoneInfo
 
 from bot.config import Settings
 from bot.dialect.bank import DialectItem
+from bot.identity import AI_NAME, AI_USER
 from bot.words import Word
 from storage import RoundRow
 
-# The AI is a player of its own on every board.
-AI_USER = "catchbot:ai"
-AI_NAME = "AI"
+# The AI is a player of its own on every board (its reserved identity: bot/identity.py).
+__all__ = ["AI_NAME", "AI_USER", "ActiveRound", "Space"]
 
 
 @dataclass(slots=True)

@@ -105,9 +105,9 @@ async def test_ai_recognises_the_drawing_and_wins(
     async with db._conn.execute("SELECT ai_guess, ai_correct FROM drawings") as cur:
         assert tuple(await cur.fetchone()) == (f"A simple drawing of a {secret}", 1)
     usage = (await engine.handle(command("usage")))[0].text
-    assert "today: 1 calls" in usage
+    assert "today: 1 call," in usage
     board = (await engine.handle(command("leaderboard")))[0]
-    assert [r.name for r in board.rows] == ["AI", "Alice"]  # type: ignore[union-attr]
+    assert [r.name for r in board.rows] == ["🤖 AI", "Alice"]  # type: ignore[union-attr]
 
 
 async def test_wrong_ai_guess_is_shown_and_humans_can_still_win(

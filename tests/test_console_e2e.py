@@ -152,7 +152,7 @@ async def test_scripted_session_survives_sigkill(tmp_path: Path) -> None:
     await bot.send("/stats bob")
     stats_before = (await bot.expect(r"📊 bob: .*")).group(0)
     wins = 1 + int(bob_won_dialect)
-    assert f"2 rounds played, {wins} wins, {expected['bob']} points" in stats_before
+    assert f"2 rounds played, {wins} win{'s' if wins != 1 else ''}, {expected['bob']} points" in stats_before
 
     # 5. A round is open when the process is killed.
     await bot.send("/as erin")
@@ -179,13 +179,21 @@ async def test_piped_script_runs_to_the_end(tmp_path: Path) -> None:
         stdin=asyncio.subprocess.PIPE,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env={**os.environ, "CATCHBOT_DB_PATH": str(tmp_path / "x.db"), "CATCHBOT_LOCALE": "ko"},
+        env={
+            **os.environ,
+            "CATCHBOT_DB_PATH": str(tmp_path / "x.db"),
+            "CATCHBOT_LOCALE": "ko",
+            "LOGNAME": "tess",
+            "USER": "tess",
+        },
         cwd=str(tmp_path),
     )
     out, err = await asyncio.wait_for(proc.communicate(script.encode()), TIMEOUT)
     text = out.decode()
     assert proc.returncode == 0, err.decode()
-    assert "명령어" in text and "그림을 그립니다" in text and "[private to player]" in text
+    # The default player is the login name; the console's own words are Korean too.
+    assert "명령어" in text and "그림을 그립니다" in text and "[tess 님에게만]" in text
+    assert "콘솔 명령" in text and "/upload" in text
     assert "라운드를 넘겼어요" in text
 
 

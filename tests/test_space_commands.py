@@ -15,7 +15,7 @@ from tests.helpers import FakeClock, chat, command
 
 async def test_config_needs_an_admin_and_changes_the_space(engine: Engine, db: Database) -> None:
     shown = await engine.handle(command("config"))
-    assert "collect drawings for training off" in shown[0].text
+    assert "collection of drawings for training off" in shown[0].text
     refused = await engine.handle(command("config", "collect", "on", user="bob"))
     assert "Only admins" in refused[0].text
     assert await db.get_setting("s1", "collect_drawings") is None

@@ -11,6 +11,7 @@ from bot.dialect.bank import REGION_NAMES, DialectBankError, DialectItem, parse_
 from bot.dialect.scoring import points_for, score_answer
 from bot.errors import UserError
 from bot.events import ChatMessage, Command
+from bot.identity import AI_LABEL
 from bot.replies import Ack, Reply, ResultLine, RoundResult, RoundStarted, Say, Thinking
 from bot.rounds import AI_NAME, AI_USER, ActiveRound, Space
 from bot.safety import neutralise
@@ -131,8 +132,13 @@ class DialectGame:
         space = await engine.space_of(active)
         item = active.item
         assert item is not None
-        answers = await engine.db.dialect_answers(active.id)
+        # The AI's own answer is stored beside the humans' (for its stats) but ranked apart from them.
+        answers = [a for a in await engine.db.dialect_answers(active.id) if a[0] != AI_USER]
         ai = active.payload.get("ai")
+        if ai:
+            # The AI played this round: a participant with an answer, like any player (stats count it).
+            await engine.db.upsert_player(space.id, AI_USER, AI_NAME, is_ai=True)
+            await engine.db.save_dialect_answer(active.id, AI_USER, ai["text"], ai["score"], engine.clock())
         awards: list[Award] = []
         lines: list[ResultLine] = []
         winner = None
@@ -146,14 +152,13 @@ class DialectGame:
             lines.append(ResultLine(neutralise(name, 40), neutralise(text, 120), score, points))
         ai_points = points_for(ai["score"]) if ai and scoring else 0
         if ai and scoring:
-            await engine.db.upsert_player(space.id, AI_USER, AI_NAME, is_ai=True)
             awards.append(Award(AI_USER, ai_points, "ai_dialect"))
         final = "timeout" if status == "won" and winner is None else status
         if not await engine.close(active, status=final, winner=winner, awards=awards):
             return []
         text = self._result_text(space, item, lines, ai, ai_points, by)
         if ai:
-            lines.append(ResultLine(AI_NAME, neutralise(ai["text"], 120), ai["score"], ai_points, is_ai=True))
+            lines.append(ResultLine(AI_LABEL, neutralise(ai["text"], 120), ai["score"], ai_points, is_ai=True))
         return [RoundResult(text, "dialect", active.id, item.references[0], tuple(lines))]
 
     def _result_text(

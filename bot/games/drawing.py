@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from bot.errors import UserError
 from bot.events import ChatMessage, Command, ImageUpload, SecretUndelivered
+from bot.identity import shown_name
 from bot.periods import day_bounds
 from bot.replies import Quiet, Reply, ResultLine, RoundResult, RoundStarted, Say, Thinking, Whisper
 from bot.rounds import AI_NAME, AI_USER, ActiveRound, Space
@@ -108,9 +109,14 @@ class DrawingGame:
                     "draw.started",
                     drawer=neutralise(origin.display_name, limit=40),
                     category=engine.t(space, f"categories.{word.category}"),
-                    length=engine.t(space, "draw.length", letters=letters, words=words),
+                    length=engine.t(
+                        space,
+                        "draw.length",
+                        letters=engine.t(space, "draw.n_letters", count=letters),
+                        words=engine.t(space, "draw.n_words", count=words),
+                    ),
                     seconds=self.settings.draw_seconds,
-                    redraws=self.settings.max_redraws,
+                    redraws=engine.t(space, "draw.n_redraws", count=self.settings.max_redraws),
                 ),
                 "drawing",
                 active.id,
@@ -123,6 +129,10 @@ class DrawingGame:
         return replies
 
     # --- uploads --------------------------------------------------------
+    def _no_redraws(self, space: Space) -> str:
+        redraws = self.services.t(space, "draw.n_redraws", count=self.settings.max_redraws)
+        return self.services.t(space, "draw.no_redraws", redraws=redraws)
+
     async def upload(self, event: ImageUpload, space: Space) -> list[Reply]:
         engine, origin = self.services, event.origin
         active = engine.rounds.get(origin.channel_key)
@@ -136,7 +146,7 @@ class DrawingGame:
                 )
             ]
         if active.payload["uploads"] > self.settings.max_redraws:
-            return [Say(engine.t(space, "draw.no_redraws", redraws=self.settings.max_redraws))]
+            return [Say(self._no_redraws(space))]
         data = await self._bytes_of(event)
         from bot.ai.images import normalise_upload
 
@@ -151,7 +161,7 @@ class DrawingGame:
             if not engine.current(active):
                 return [Say(engine.t(space, "draw.too_late"))]
             if active.payload["uploads"] > self.settings.max_redraws:
-                return [Say(engine.t(space, "draw.no_redraws", redraws=self.settings.max_redraws))]
+                return [Say(self._no_redraws(space))]
             active.payload["uploads"] += 1
             number = active.payload["uploads"]
             assert active.word is not None
@@ -204,8 +214,10 @@ class DrawingGame:
         replies: list[Reply] = engine.take_admin_notices(space.id)
         async with engine.locks.hold(active.key):
             if engine.current(active):
+                # The AI played this round: a participant like any guesser (its stats count it).
+                await engine.db.upsert_player(space.id, AI_USER, AI_NAME, is_ai=True)
+                await engine.db.add_participant(active.id, AI_USER, "guesser")
                 if verdict.correct:
-                    await engine.db.upsert_player(space.id, AI_USER, AI_NAME, is_ai=True)
                     replies += await self._win(active, space, AI_USER, AI_NAME, answer.text or "", by_ai=True)
                 else:
                     replies.append(Say(engine.t(space, "draw.ai_wrong", guess=neutralise(answer.text or "…", 80))))
@@ -219,11 +231,15 @@ class DrawingGame:
             if active is None or active.game != "drawing" or active.closed:
                 return []
             if origin.user == active.starter:
-                return []  # the drawer knows the word: never a guess
+                # The drawer knows the word: never a guess (chat platforms stay quiet, the console says why).
+                return [Quiet(origin.user, engine.t(space, "draw.drawer_chat"))]
             now = engine.clock()
             last = active.last_guess.get(origin.user)
             if last is not None and now - last < self.settings.guess_cooldown:
-                return []
+                cooldown = self.settings.guess_cooldown
+                wait = f"{cooldown - (now - last):.1f}"
+                text = engine.t(space, "draw.too_fast", seconds=wait, cooldown=f"{cooldown:g}")
+                return [Quiet(origin.user, text)]
             active.last_guess[origin.user] = now
             if origin.user not in active.guessers:
                 active.guessers.add(origin.user)
@@ -275,7 +291,9 @@ class DrawingGame:
             drawer_points=drawer_points,
         )
         lines = (
-            ResultLine(neutralise(winner_name, 40), neutralise(said, 80), None, points, is_ai=by_ai),
+            ResultLine(
+                shown_name(neutralise(winner_name, 40), is_ai=by_ai), neutralise(said, 80), None, points, is_ai=by_ai
+            ),
             ResultLine(neutralise(active.starter_name, 40), "", None, drawer_points),
         )
         return [RoundResult(text, "drawing", active.id, shown(word, space.locale)[0], lines)]
