@@ -76,7 +76,7 @@ class SqlStorage:
         raise NotImplementedError
 
     def describe(self) -> str:
-        """Where the data lives, without secrets (for logs and ``catchbot db status``)."""
+        """Where the data lives (a path, or a URL without its password), for logs and ``catchbot db status``."""
         raise NotImplementedError
 
     async def _execute(self, sql: str, params: Sequence[Any] = ()) -> int:

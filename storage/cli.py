@@ -37,7 +37,8 @@ async def status_command(args: argparse.Namespace, settings: Settings) -> int:
 
     db = await open_database(settings)
     try:
-        print(f"database: {db.describe()}")
+        engine = "PostgreSQL" if db.backend == "postgresql" else "SQLite"
+        print(f"database: {engine} {db.describe()}")
         print(f"schema version: {await db.schema_version()}")
         for table in ("rounds", "ledger", "players", "drawings"):
             row = await db._fetchone(f"SELECT count(*) FROM {table}")

@@ -32,6 +32,7 @@ TABLES = (
     "custom_dialect",
     "seen_events",
     "outbox",
+    "timers",
     "processes",
     "board_zones",
     "board_periods",

@@ -121,7 +121,7 @@ class Database(SqlStorage):
         await self._conn.close()
 
     def describe(self) -> str:
-        return f"SQLite {self.path}"
+        return str(self.path)
 
     async def _prepare(self, recut: bool = True) -> None:
         await self._conn.execute("PRAGMA journal_mode = WAL")

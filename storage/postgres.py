@@ -126,7 +126,7 @@ class PostgresDatabase(SqlStorage):
         await self._pool.close()
 
     def describe(self) -> str:
-        return f"PostgreSQL {redact(self.url)}"
+        return redact(self.url)
 
     @asynccontextmanager
     async def connection(self) -> AsyncIterator[asyncpg.Connection]:
