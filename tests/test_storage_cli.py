@@ -133,7 +133,7 @@ async def test_rebuild_totals_and_status_on_sqlite(tmp_path: Path) -> None:
     await db._execute("DELETE FROM board_totals")
     await db.heartbeat("host:1", host="host", pid=1, started_at=0, at=__import__("time").time())
     await db.close()
-    code, out, err = await catchbot("--db", str(db_path), "db", "rebuild-totals")
+    code, out, err = await catchbot("--db", str(db_path), "db", "rebuild-totals", "--check")
     assert code == 0, err
     assert "rebuilt the board totals of 1 spaces" in out and "every total equals" in out
     db = await open_database(db_path)
