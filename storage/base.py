@@ -170,7 +170,7 @@ class SqlStorage:
             space, game, channel = row[0], row[1], row[2]
             scored = [a for a in awards if a.points]
             if scored:
-                zone = row[3] or await self._board_zone(tx, space)
+                zone = await self._closing_zone(tx, space, row[3])
                 keys = periods.buckets(closed_at, zone)
                 # One statement for every award (one trip to the driver), then the totals from what it wrote.
                 values = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * len(scored))
@@ -477,6 +477,13 @@ class SqlStorage:
         row = await tx.fetchone("SELECT value FROM settings WHERE space = ? AND key = 'timezone'", (space,))
         name = row[0] if row else None
         return name if periods.valid_zone(name) else self.default_zone
+
+    async def _closing_zone(self, tx: Tx, space: str, seen: str | None) -> str:
+        """The zone to cut a closing round's totals in (``seen``: read by the closing UPDATE).
+
+        SQLite has one writer at a time, so what the UPDATE read still holds at commit.
+        """
+        return seen or await self._board_zone(tx, space)
 
     async def _board_zone(self, tx: Tx, space: str) -> str:
         row = await tx.fetchone("SELECT zone FROM board_zones WHERE space = ?", (space,))

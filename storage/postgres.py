@@ -145,6 +145,12 @@ class PostgresDatabase(SqlStorage):
     async def _fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return await self._pool.fetchrow(to_dollar(sql), *params)
 
+    async def _closing_zone(self, tx: Any, space: str, seen: str | None) -> str:
+        # FOR SHARE: a time-zone change in another process (UPDATE board_zones, then re-cut) waits for this
+        # close to commit, and this close waits for a re-cut under way, so no total is cut in a stale zone.
+        row = await tx.fetchone("SELECT zone FROM board_zones WHERE space = ? FOR SHARE", (space,))
+        return str(row[0]) if row is not None else await self._board_zone(tx, space)
+
     async def _space_changed(self, tx: Any, space: str) -> None:
         await tx.execute("SELECT pg_notify(?, ?)", (SETTINGS_CHANNEL, space))
 

@@ -386,3 +386,28 @@ async def test_a_settings_change_reaches_other_processes(pg_server) -> None:  # 
         await listener.close()
         await writer.close()
         await reader.close()
+
+
+async def test_totals_stay_right_when_a_zone_changes_while_other_processes_close_rounds(target: str) -> None:
+    handles = [await open_database(target, default_zone=ZONE) for _ in range(3)]
+    try:
+        rng = random.Random(21)
+        for n in range(10):
+            await play_round(handles[0], rng, n)
+        rounds = [await new_round(handles[0], channel=f"z{n}", space="s1") for n in range(60)]
+
+        async def close(db: SqlStorage, round_id: int, n: int) -> None:
+            at = 1_767_225_600.0 + rng.random() * 365 * 86400
+            await db.close_round(round_id, status="won", closed_at=at, awards=[Award(f"p{n % 7}", 3, "guess")])
+
+        async def change_zones() -> None:
+            for zone in ("America/Los_Angeles", "Asia/Kolkata", "Europe/Paris", "Pacific/Auckland"):
+                await handles[2].set_setting("s1", "timezone", zone)
+                await asyncio.sleep(0)
+
+        await asyncio.gather(change_zones(), *(close(handles[n % 2], round_id, n) for n, round_id in enumerate(rounds)))
+        assert await handles[0].check_totals() == []
+        await assert_boards_match_ledger(handles[1], ["s1"], "Pacific/Auckland", 1_767_225_600.0 + 200 * 86400)
+    finally:
+        for h in handles:
+            await h.close()
