@@ -144,3 +144,13 @@ async def test_rebuild_totals_and_status_on_sqlite(tmp_path: Path) -> None:
     from storage.db import _migrations
 
     assert "SQLite" in out and f"schema version: {_migrations()[-1][0]}" in out and "host:1 on host (pid 1)" in out
+
+
+async def test_a_database_that_cannot_be_reached_is_one_clear_line(tmp_path: Path) -> None:
+    url = "postgresql://catchbot:hunter2@127.0.0.1:9/catchbot"  # nothing listens on port 9 (discard)
+    code, out, err = await catchbot("db", "status", CATCHBOT_DATABASE_URL=url)
+    lines = err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and "cannot connect to the database" in lines[0]
+    assert "hunter2" not in err + out  # the password never shows
+    code, _out, err = await catchbot("db", "status", CATCHBOT_DATABASE_URL=str(tmp_path / "x.db"))
+    assert code == 2 and "must start with postgresql://" in err
