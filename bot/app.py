@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 
 from bot.config import Settings
 from bot.engine import Engine, Transport
-from storage import Database
+from storage import open_database
 
 # The one-line start-up status shows at the default log level (see bot/logs.py).
 log = logging.getLogger("catchbot.status")
@@ -24,12 +24,12 @@ def make_gateway(settings: Settings):  # type: ignore[no-untyped-def]
 
 @asynccontextmanager
 async def running_engine(settings: Settings, transport: Transport) -> AsyncIterator[Engine]:
-    db = await Database.open(settings.db_path)
+    db = await open_database(settings)
     gateway = make_gateway(settings)
     engine = Engine(settings, db, transport=transport, gateway=gateway)
     log.info(
         "catchbot on %s; models: %s",
-        settings.db_path,
+        db.describe(),
         settings.resolved_provider if gateway.enabled else "none (humans only)",
     )
     try:

@@ -45,6 +45,7 @@ MODULES: dict[str, dict[str, str]] = {
     "adapters.discord_cli": {
         "discord": "Discord set-up: slash commands, invite URL",
     },
+    "storage.cli": {"db": "database status, board totals, moving to PostgreSQL"},
 }
 
 

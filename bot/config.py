@@ -70,6 +70,9 @@ class Settings(BaseSettings):
 
     # --- core -----------------------------------------------------------
     db_path: Path = Path("catchbot.db")
+    # postgresql://user:password@host/db switches to PostgreSQL (several processes on one database)
+    database_url: SecretStr | None = None
+    db_pool_size: int = Field(10, ge=1, le=500)
     # Unset: a space's own setting, else the platform's language (Korean for Korean, English otherwise).
     locale: Literal["ko", "en"] | None = None
     timezone: str = "Asia/Seoul"

@@ -61,3 +61,6 @@ async def engine(make_settings, db: Database, clock: FakeClock, transport: Recor
     await eng.start()
     yield eng
     await eng.stop()
+
+
+from tests.pg import pg_server  # noqa: E402, F401  (the PostgreSQL server, started once when a test asks)

@@ -133,3 +133,19 @@ async def test_event_ids_are_seen_once(db: Database) -> None:
     assert not await db.first_sighting("Ev1", 1001.0)
     assert await db.first_sighting("Ev2", 1000.0 + 2 * 86400)
     assert await db.first_sighting("Ev1", 1000.0 + 2 * 86400)  # forgotten after a day
+
+
+async def test_insert_or_replace_cannot_overwrite_a_ledger_row(db: Database) -> None:
+    round_id = await open_round(db)
+    assert await db.close_round(
+        round_id, status="won", closed_at=200.0, winner="bob", awards=[Award("bob", 9, "guess")]
+    )
+    for verb in ("INSERT OR REPLACE", "REPLACE"):
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            async with db.transaction() as conn:
+                await conn.execute(
+                    f"{verb} INTO ledger (id, space, user_id, round_id, game, points, reason, created_at) "
+                    f"SELECT id, space, 'eve', round_id, game, 1000, reason, created_at FROM ledger"
+                )
+    rows = await db._fetchall("SELECT user_id, points FROM ledger")
+    assert [(r[0], r[1]) for r in rows] == [("bob", 9)]
