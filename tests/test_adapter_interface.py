@@ -72,16 +72,19 @@ async def test_early_hint_is_the_drawers_and_is_given_once(engine: Engine, trans
     assert transport.sent == []
 
 
-async def test_undeliverable_secret_cancels_the_round_without_the_word(engine: Engine, db: Database) -> None:
+async def test_undeliverable_secret_cancels_the_round_without_the_word(
+    engine: Engine, db: Database, transport: RecordingTransport
+) -> None:
     await engine.handle(command("draw"))
     active = engine.rounds[("s1", "c1")]
     assert active.word is not None
     stranger = await engine.handle(SecretUndelivered(origin("bob"), active.id))
     assert stranger == [] and ("s1", "c1") in engine.rounds
-    replies = await engine.handle(SecretUndelivered(origin("alice"), active.id))
+    assert await engine.handle(SecretUndelivered(origin("alice"), active.id)) == []
     assert ("s1", "c1") not in engine.rounds
-    assert len(replies) == 1 and isinstance(replies[0], Say)
-    assert active.word.en.lower() not in replies[0].text.lower() and active.word.ko not in replies[0].text
+    (cancelled,) = transport.results()
+    assert "cancelled" in cancelled.text and cancelled.answer == ""
+    assert active.word.en.lower() not in cancelled.text.lower() and active.word.ko not in cancelled.text
     row = await db.get_round(active.id)
     assert row is not None and row.status == "skipped"
     async with db._conn.execute("SELECT COUNT(*) FROM ledger") as cur:

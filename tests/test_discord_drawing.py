@@ -101,8 +101,8 @@ async def test_closed_dms_cancel_the_round_without_showing_the_word(make_setting
         stub.closed_dms.add(stub.alice.id)
         await stub.message(stub.alice, "!draw")
         refused = await stub.wait_for_call("POST", f"/channels/{stub.dm_channel_of(stub.alice)}/messages")
-        said = await game.channel_post(stub.general_id, lambda c: "cancelled" in c.message.get("content", ""))
-        assert stub.calls.index(said) > stub.calls.index(refused) and "Alice" in said.message["content"]
+        said = await game.channel_post(stub.general_id, lambda c: "cancelled" in " ".join(c.texts()))
+        assert stub.calls.index(said) > stub.calls.index(refused) and "Alice" in " ".join(said.texts())
         assert game.round_in() is None
         async with db._conn.execute("SELECT status, secret FROM rounds") as cur:
             (status, word_id), *others = await cur.fetchall()
@@ -146,8 +146,11 @@ async def test_show_my_word_button_answers_the_drawer_only(make_settings) -> Non
         mark = len(stub.calls)
         await stub.press(f"catchbot:skip:{active.id}", user=stub.alice, message=message)
         await game.wait_closed()
-        ended = await stub.wait_for_call("POST", "/callback", after=mark)
-        assert not ended.flags & EPHEMERAL and ended.message["embeds"]
+        # The presser hears privately that it worked; the result is announced to the channel once committed.
+        done = await stub.wait_for_call("POST", "/callback", after=mark)
+        assert done.flags & EPHEMERAL and not shows(done.message["content"], secret)
+        ended = await game.channel_post(stub.general_id, lambda c: bool(c.message.get("embeds")), after=mark)
+        assert "skipped" in " ".join(ended.texts()) and shows(" ".join(ended.texts()), secret)
 
         await stub.slash("draw", user=stub.bob)
         second = await game.wait_round()
