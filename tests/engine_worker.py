@@ -1,6 +1,7 @@
 """One engine process for multi-process tests: JSON events on stdin, JSON replies on stdout.
 
-Run: python -m tests.engine_worker --database-url URL [--draw-seconds N] [--dialect-seconds N] [--tick S]
+Run: python -m tests.engine_worker --database-url URL|PATH [--draw-seconds N] [--dialect-seconds N] [--tick S]
+[--hold-results]
 
 Each stdin line is an event: ``{"kind": "command"|"chat", "space", "channel", "user", "name"|"text",
 "args": [...], "event_id"}``. Each stdout line is one reply, immediate (an answer to an event) or later
@@ -22,7 +23,7 @@ from typing import Any
 from bot.config import load_settings
 from bot.engine import Engine
 from bot.events import ChatMessage, Command, Event, Origin
-from bot.replies import Reply, to_record
+from bot.replies import Reply, RoundResult, to_record
 from storage import open_database
 
 
@@ -32,7 +33,13 @@ def emit(record: dict[str, Any]) -> None:
 
 
 class StdoutTransport:
+    def __init__(self, hold_results: bool = False) -> None:
+        # A platform that hangs while a result is being posted: the test kills the process meanwhile.
+        self.hold_results = hold_results
+
     async def deliver(self, space: str, channel: str, replies: Sequence[Reply]) -> None:
+        if self.hold_results and any(isinstance(r, RoundResult) for r in replies):
+            await asyncio.Event().wait()
         for reply in replies:
             emit(
                 {"pid": os.getpid(), "space": space, "channel": channel, "immediate": False, "reply": to_record(reply)}
@@ -52,17 +59,19 @@ async def main() -> None:
     parser.add_argument("--draw-seconds", type=int, default=6)
     parser.add_argument("--dialect-seconds", type=int, default=4)
     parser.add_argument("--tick", type=float, default=0.2)
+    parser.add_argument("--hold-results", action="store_true", help="never finish delivering a round's result")
     args = parser.parse_args()
+    where = {"database_url": args.database_url} if "://" in args.database_url else {"db_path": args.database_url}
     settings = load_settings(
         None,
-        database_url=args.database_url,
+        **where,
         draw_seconds=args.draw_seconds,
         dialect_seconds=args.dialect_seconds,
         guess_cooldown=0,
         locale="en",
     )
     db = await open_database(settings)
-    engine = Engine(settings, db, transport=StdoutTransport(), tick_interval=args.tick)
+    engine = Engine(settings, db, transport=StdoutTransport(args.hold_results), tick_interval=args.tick)
     await engine.start()
     emit({"ready": os.getpid()})
     loop = asyncio.get_running_loop()

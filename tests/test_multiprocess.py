@@ -1,4 +1,4 @@
-"""Three bot processes on one PostgreSQL database, one crowd sprayed at them, one killed midway.
+"""Bot processes killed while they play: several on one PostgreSQL database, one on a SQLite file.
 
 Each process is ``tests/engine_worker.py``: the real engine on the real PostgreSQL backend, events in
 as JSON lines, every reply out as JSON lines. Nothing is mocked: timers, winners, resends and the
@@ -12,6 +12,7 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import sys
 import time
 from collections import Counter
@@ -47,7 +48,7 @@ class Worker:
         await self.proc.stdin.drain()
 
 
-async def start_worker(index: int, url: str, seen: list[tuple[int, dict[str, Any]]]) -> Worker:
+async def start_worker(index: int, url: str, seen: list[tuple[int, dict[str, Any]]], *options: str) -> Worker:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CATCHBOT_", "OPENAI_", "DISCORD_", "SLACK_"))}
     env["PYTHONPATH"] = str(ROOT)
     proc = await asyncio.create_subprocess_exec(
@@ -62,6 +63,7 @@ async def start_worker(index: int, url: str, seen: list[tuple[int, dict[str, Any
         "3",
         "--tick",
         "0.1",
+        *options,
         cwd=ROOT,
         env=env,
         stdin=asyncio.subprocess.PIPE,
@@ -167,3 +169,54 @@ async def test_three_processes_one_truth(pg_server) -> None:  # type: ignore[no-
                 except TimeoutError:
                     w.proc.kill()
             w.reader.cancel()
+
+
+@pytest.mark.timeout(60)
+async def test_a_result_committed_but_not_delivered_is_announced_after_a_restart_exactly_once(
+    tmp_path: Path,
+) -> None:
+    db_path = str(tmp_path / "outbox.db")
+    seen: list[tuple[int, dict[str, Any]]] = []
+    stuck = await start_worker(0, db_path, seen, "--hold-results")
+
+    def status() -> str | None:
+        with sqlite3.connect(db_path) as conn:
+            row = conn.execute("SELECT status FROM rounds").fetchone()
+        return row[0] if row else None
+
+    try:
+        async with asyncio.timeout(30):
+            await stuck.ready.wait()
+        await stuck.send(kind="command", space="s", channel="c", user="drawer", name="draw")
+        await wait_for(lambda: asyncio.to_thread(lambda: status() == "open"), 10, "the round to open")
+        with sqlite3.connect(db_path) as conn:
+            (secret,) = conn.execute("SELECT secret FROM rounds").fetchone()
+        word = default_bank().get(secret)
+        assert word is not None
+        await stuck.send(kind="chat", space="s", channel="c", user="bob", text=word.en)
+        # The points are committed; the platform hangs on the announcement; the process dies.
+        await wait_for(lambda: asyncio.to_thread(lambda: status() == "won"), 10, "the winning guess to commit")
+        stuck.proc.send_signal(signal.SIGKILL)
+        await stuck.proc.wait()
+        assert not [rec for _, rec in seen if rec["reply"]["type"] == "RoundResult"]
+
+        for index in (1, 2):  # the next start announces it; the one after that has nothing left to say
+            worker = await start_worker(index, db_path, seen)
+            async with asyncio.timeout(30):
+                await worker.ready.wait()
+            await asyncio.sleep(0.5)
+            assert worker.proc.stdin is not None
+            worker.proc.stdin.close()
+            await worker.proc.wait()
+            await worker.reader
+        results = [(w, rec["reply"]) for w, rec in seen if rec["reply"]["type"] == "RoundResult"]
+        assert [w for w, _ in results] == [1], results
+        assert "bob got it" in results[0][1]["text"] and word.en in results[0][1]["text"]
+        with sqlite3.connect(db_path) as conn:
+            points = conn.execute("SELECT user_id, points FROM ledger ORDER BY id").fetchall()
+            pending = conn.execute("SELECT count(*) FROM outbox WHERE announced_at IS NULL").fetchone()[0]
+        assert [u for u, _ in points] == ["bob", "drawer"] and pending == 0
+    finally:
+        if stuck.proc.returncode is None:
+            stuck.proc.kill()
+        stuck.reader.cancel()
