@@ -166,6 +166,17 @@ class Settings(BaseSettings):
     discord_shards: str = ""  # "16": 16 shards here; "0-3/16": shards 0 to 3 of 16 in this process
     discord_prefix: str = Field("!", min_length=1, max_length=5)
 
+    # --- Slack (README, "Slack") ----------------------------------------------
+    # HTTP mode instead of Socket Mode: requests verified with this secret on slack_port at /slack/events.
+    slack_signing_secret: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("SLACK_SIGNING_SECRET", "CATCHBOT_SLACK_SIGNING_SECRET")
+    )
+    # The Web API base (GovSlack: https://slack-gov.com/api/); the tests point it at a local stand-in.
+    slack_api_url: str = Field(
+        "https://slack.com/api/", validation_alias=AliasChoices("SLACK_API_URL", "CATCHBOT_SLACK_API_URL")
+    )
+    slack_port: int = Field(3000, ge=1, le=65535)
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:

@@ -18,6 +18,7 @@ from bot import i18n
 from bot.events import Origin, SecretUndelivered
 from bot.replies import Ack, Quiet, Reply, RoundStarted, Say, Thinking, Whisper
 from bot.safety import neutralise
+from bot.services import NoRoute
 
 if TYPE_CHECKING:
     from adapters.discord._bot import CatchBotMixin
@@ -49,8 +50,8 @@ class DiscordTransport:
 
     async def deliver(self, space: str, channel: str, replies: Sequence[Reply]) -> None:
         if self.bot is None or guild_id_of(space) is None:
-            log.warning("no Discord connection for %s/%s; %d replies dropped", space, channel, len(replies))
-            return
+            # Not connected yet: the core keeps a round's result and tries again.
+            raise NoRoute(space)
         await self.bot.sender.send(space, channel, replies)
 
 

@@ -1,0 +1,61 @@
+"""The Slack adapter: the same game as on Discord, over slack-bolt's async app.
+
+- :func:`build_app` gives the Bolt app for settings and an engine (the Web API base URL comes
+  from ``SLACK_API_URL``), for tests and scripts;
+- :func:`run_slack` runs it until cancelled: Socket Mode when ``SLACK_APP_TOKEN`` is set, else HTTP
+  on ``CATCHBOT_SLACK_PORT`` at ``/slack/events`` with requests verified by ``SLACK_SIGNING_SECRET``.
+
+No game rule lives here: events become the core's events, replies become Web API calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from adapters.slack._adapter import SlackAdapter, build_app, channel_of, place_of, space_id
+from bot.errors import UserError
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.engine import Engine
+
+__all__ = ["EVENTS_PATH", "SlackAdapter", "build_app", "channel_of", "place_of", "run_slack", "space_id"]
+
+log = logging.getLogger("catchbot.slack")
+EVENTS_PATH = "/slack/events"
+
+
+async def run_slack(settings: Settings, engine: Engine, router: Any = None) -> None:
+    """Connect to Slack and play until cancelled; ``router`` is the launcher's (it learns the Slack transport)."""
+    if settings.slack_bot_token is None:
+        raise UserError("slack.need_token")
+    if settings.slack_app_token is None and settings.slack_signing_secret is None:
+        raise UserError("slack.need_mode")
+    app, adapter = build_app(settings, engine)
+    if router is not None:
+        router.add("slack", adapter)
+    identity = await app.client.auth_test()
+    log.warning("Slack: connected as %s in %s", identity.get("user"), identity.get("team"))
+    if settings.slack_app_token is not None:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
+        try:
+            await handler.connect_async()
+            await asyncio.Event().wait()
+        finally:
+            await handler.close_async()
+        return
+    from aiohttp import web
+
+    runner = web.AppRunner(app.web_app(path=EVENTS_PATH, port=settings.slack_port))
+    await runner.setup()
+    site = web.TCPSite(runner, port=settings.slack_port)
+    await site.start()
+    log.warning("Slack: HTTP mode on port %d at %s", settings.slack_port, EVENTS_PATH)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await runner.cleanup()
