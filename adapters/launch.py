@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from bot.config import Settings
 from bot.engine import Engine, Transport
 from bot.replies import Reply
+from bot.services import NoRoute
 
 log = logging.getLogger("catchbot")
 
@@ -37,9 +38,9 @@ class Router:
     async def deliver(self, space: str, channel: str, replies: Sequence[Reply]) -> None:
         transport = self._routes.get(platform_of(space))
         if transport is None:
-            # A round left open by a platform this process does not run (another process may).
-            log.debug("no adapter here for %s; %d replies not delivered", space, len(replies))
-            return
+            # Not connected yet, or a platform this process does not run: the core keeps a round's
+            # result and tries again later (another process may deliver it).
+            raise NoRoute(space)
         await transport.deliver(space, channel, replies)
 
 

@@ -42,6 +42,9 @@ MODULES: dict[str, dict[str, str]] = {
         "finetune": "fine-tuning jobs (any OpenAI-compatible endpoint)",
         "eval": "score models on a held-out chat JSONL file",
     },
+    "adapters.discord_cli": {
+        "discord": "Discord set-up: slash commands, invite URL",
+    },
     "storage.cli": {"db": "database status, board totals, moving to PostgreSQL"},
 }
 

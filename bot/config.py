@@ -149,6 +149,23 @@ class Settings(BaseSettings):
         None, validation_alias=AliasChoices("SLACK_APP_TOKEN", "CATCHBOT_SLACK_APP_TOKEN")
     )
 
+    # --- Discord (README, "Discord") ------------------------------------------
+    # A REST base such as a rate-limit proxy's (".../api/v10"); the gateway then comes from its /gateway/bot.
+    discord_api_base: str | None = Field(
+        None, validation_alias=AliasChoices("DISCORD_API_BASE", "CATCHBOT_DISCORD_API_BASE")
+    )
+    discord_gateway_url: str | None = Field(
+        None, validation_alias=AliasChoices("DISCORD_GATEWAY_URL", "CATCHBOT_DISCORD_GATEWAY_URL")
+    )
+    discord_sync_guilds: str = Field(
+        "", validation_alias=AliasChoices("DISCORD_SYNC_GUILDS", "CATCHBOT_DISCORD_SYNC_GUILDS")
+    )
+    discord_application_id: int | None = Field(
+        None, validation_alias=AliasChoices("DISCORD_APPLICATION_ID", "CATCHBOT_DISCORD_APPLICATION_ID")
+    )
+    discord_shards: str = ""  # "16": 16 shards here; "0-3/16": shards 0 to 3 of 16 in this process
+    discord_prefix: str = Field("!", min_length=1, max_length=5)
+
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
@@ -156,6 +173,20 @@ class Settings(BaseSettings):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Seoul)") from exc
+        return value
+
+    @field_validator("discord_sync_guilds")
+    @classmethod
+    def _guild_ids(cls, value: str) -> str:
+        if any(not part.strip().isdigit() for part in value.split(",") if part.strip()):
+            raise ValueError("must be guild ids separated by commas")
+        return value
+
+    @field_validator("discord_shards")
+    @classmethod
+    def _shard_plan(cls, value: str) -> str:
+        if value.strip():
+            parse_shards(value)
         return value
 
     @field_validator("prices", "training_prices", mode="before")
@@ -195,6 +226,15 @@ class Settings(BaseSettings):
         return frozenset(a.strip() for a in self.admins.split(",") if a.strip())
 
     @property
+    def discord_sync_guild_ids(self) -> tuple[int, ...]:
+        return tuple(int(p) for p in self.discord_sync_guilds.split(",") if p.strip())
+
+    @property
+    def discord_shard_plan(self) -> tuple[int, tuple[int, ...] | None] | None:
+        """(shard count, this process's shard ids or None for all), or None when sharding is off."""
+        return parse_shards(self.discord_shards) if self.discord_shards.strip() else None
+
+    @property
     def resolved_provider(self) -> Literal["openai", "azure", "none"]:
         if self.provider != "auto":
             return self.provider
@@ -226,6 +266,26 @@ class Settings(BaseSettings):
             top_p=self.dialect_top_p,
             max_tokens=self.dialect_max_tokens,
         )
+
+
+def parse_shards(value: str) -> tuple[int, tuple[int, ...] | None]:
+    """``"16"`` → (16, None); ``"0-3/16"`` → (16, (0, 1, 2, 3)); ``"0-3,8/16"`` too."""
+    ids_part, _, count_part = value.strip().rpartition("/")
+    if not count_part.isdigit() or int(count_part) < 1:
+        raise ValueError("must be a shard count such as 16, or shards of a count such as 0-3/16")
+    count = int(count_part)
+    if not ids_part:
+        return count, None
+    ids: set[int] = set()
+    for piece in ids_part.split(","):
+        low, _, high = piece.strip().partition("-")
+        if not low.isdigit() or (high and not high.isdigit()):
+            raise ValueError(f"cannot read shard range {piece.strip()!r} (use 0-3/16)")
+        first, last = int(low), int(high or low)
+        if first > last or last >= count:
+            raise ValueError(f"shard range {piece.strip()!r} must lie within 0-{count - 1}")
+        ids.update(range(first, last + 1))
+    return count, tuple(sorted(ids))
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,15 +17,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
+import socket
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot.commands import COMMANDS, lookup
 from bot.config import Settings
 from bot.dialect.bank import DialectBank
-from bot.errors import UserError
+from bot.errors import AdminOnly, UserError
 from bot.events import ChatMessage, Command, Event, ImageUpload, Origin, SecretUndelivered
 from bot.games.dialect import DialectGame
 from bot.games.drawing import DrawingGame
@@ -46,6 +48,11 @@ if TYPE_CHECKING:
 __all__ = ["Engine", "Transport"]
 
 log = logging.getLogger("catchbot.engine")
+
+HEARTBEAT_EVERY = 5.0  # seconds between a process's reports in the database
+SILENT_AFTER = 15.0  # a process not heard from for this long has stopped: its rounds pass to the others
+SWEEP_EVERY = 5.0  # seconds between looks for results that were committed but not announced
+STALE_AFTER = 30.0  # how old such a result must be before another process than its closer sends it
 
 
 class Engine:
@@ -78,6 +85,12 @@ class Engine:
         self.info = InfoCommands(self.services)
         self._names: dict[tuple[str, str], str] = {}
         self._ticker: asyncio.Task[None] | None = None
+        self._listener: Any = None
+        # PostgreSQL is shared by several bot processes; a SQLite file belongs to one.
+        self.shared = getattr(db, "backend", "sqlite") == "postgresql"
+        self.started_at = 0.0
+        self._next_heartbeat = 0.0
+        self._next_sweep = 0.0
         handlers: dict[str, Callable[[Command, Space], Awaitable[list[Reply]]]] = {
             "help": self.info.help,
             "draw": self.drawing.start,
@@ -123,6 +136,12 @@ class Engine:
 
     # --- lifecycle ------------------------------------------------------
     async def start(self) -> None:
+        services = self.services
+        self.started_at = services.clock()
+        await self._heartbeat(self.started_at)
+        if self.shared:
+            # Another process changed a space's settings or words: read them again on next use.
+            self._listener = await services.db.listen_settings(services.forget_space)
         await self.recover()
         self._ticker = asyncio.create_task(self._tick_loop(), name="catchbot-ticker")
 
@@ -130,6 +149,8 @@ class Engine:
         if self._ticker:
             self._ticker.cancel()
             await asyncio.gather(self._ticker, return_exceptions=True)
+        if self._listener is not None:
+            await self._listener.close()
         await self.services.cancel_tasks()
 
     async def idle(self) -> None:
@@ -140,9 +161,19 @@ class Engine:
         return self.drawing if name == "drawing" else self.dialect
 
     async def recover(self) -> None:
-        """Resume rounds that were open when the bot stopped, or close them with the answer shown."""
+        """Pick up the rounds that are open in the database.
+
+        One process (SQLite): every open round was this bot's before it stopped; it goes on (the
+        channel hears so, the drawer gets the word again) or, if its time ran out meanwhile, closes
+        with the answer shown, and results committed but never announced are announced now.
+        Several processes (PostgreSQL): the others are still playing their rounds, so this process
+        only learns them; hints and time-outs fire from the database's timers wherever they fall due.
+        """
         services = self.services
         now = services.clock()
+        if self.shared:
+            await self._sync(now)
+            return
         for row in await services.db.open_rounds():
             game = self.game(row.game)
             async with services.locks.hold((row.space, row.channel)):
@@ -150,9 +181,12 @@ class Engine:
                     active = await game.revive(row)
                     if active is not None:
                         services.rounds[active.key] = active
+                        for kind, after in game.timer_offsets(row.ends_at - row.started_at).items():
+                            await services.db.ensure_timer(row.id, kind, row.started_at + after)
                         await services.deliver(active.key, await game.resumed(active, now))
                         continue
-                await services.deliver((row.space, row.channel), await game.expire(row, now))
+                await game.expire(row, now)
+        await services.announce_pending(before=self.started_at, claim_first=False)
 
     # --- events ---------------------------------------------------------
     async def handle(self, event: Event) -> list[Reply]:
@@ -174,6 +208,8 @@ class Engine:
                 return await self._chat(event, space)
             if isinstance(event, SecretUndelivered):
                 return await self.drawing.secret_undelivered(event, space)
+        except AdminOnly as exc:
+            return [Whisper(origin.user, exc.message(space.locale))]
         except UserError as exc:
             return [Say(exc.message(space.locale))]
         except Exception:
@@ -229,15 +265,69 @@ class Engine:
                 log.exception("timer tick failed")
 
     async def tick(self) -> None:
-        """Send due hints and close rounds whose time is up."""
+        """Fire the hints and time-outs that are due, and announce results that are still waiting."""
         services = self.services
         now = services.clock()
+        if now >= self._next_heartbeat:
+            await self._heartbeat(now)
+        if self.shared:
+            await self._sync(now)
+        for timer in await services.db.claim_due_timers(services.process_id, now):
+            try:
+                await self._fire(timer.round_id, timer.kind)
+            except Exception:
+                log.exception("timer %s of round %d failed", timer.kind, timer.round_id)
+            await services.db.finish_timer(timer.id, services.process_id, services.clock())
+        if now >= self._next_sweep:
+            self._next_sweep = now + SWEEP_EVERY
+            # A result its closer could not deliver; with several processes, only one that is surely stale.
+            before = now - STALE_AFTER if self.shared else max(self.started_at, now - STALE_AFTER)
+            await services.announce_pending(before=before, claim_first=self.shared)
+
+    async def _fire(self, round_id: int, kind: str) -> None:
+        services = self.services
+        row = await services.db.get_round(round_id)
+        if row is None or row.status != "open":
+            return
+        game, key = self.game(row.game), (row.space, row.channel)
+        async with services.locks.hold(key):
+            active = services.rounds.get(key)
+            if active is None or active.id != row.id:
+                active = await game.revive(row)
+                if active is None:  # its word or sentence is gone from the bank
+                    await game.expire(row, services.clock())
+                    return
+                services.rounds[key] = active
+            else:
+                # Another process may have changed it (an upload, an early hint, the AI's answer).
+                active.payload = row.payload
+            replies = await game.on_timer(active, kind, services.clock())
+        await services.deliver(key, replies)
+
+    async def _heartbeat(self, now: float) -> None:
+        services = self.services
+        self._next_heartbeat = now + HEARTBEAT_EVERY
+        await services.db.heartbeat(
+            services.process_id, host=socket.gethostname(), pid=os.getpid(), started_at=self.started_at, at=now
+        )
+        if self.shared:
+            # The rounds of a process that stopped reporting are this one's to hold now (db status shows it).
+            await services.db.take_over_rounds(services.process_id, now - SILENT_AFTER)
+
+    async def _sync(self, now: float) -> None:
+        """Several processes: learn rounds the others opened and forget those they closed."""
+        services = self.services
+        rows = await services.db.open_rounds()
+        open_ids = {row.id for row in rows}
         for key, active in list(services.rounds.items()):
-            game = self.game(active.game)
-            if not game.due(active, now):
-                continue
-            async with services.locks.hold(key):
-                if not services.current(active):
-                    continue
-                replies = await game.on_time(active, services.clock())
-            await services.deliver(key, replies)
+            # A round this process opened during the query is not in it yet: leave the newest alone.
+            if active.id not in open_ids and active.started_at < now - 1:
+                active.closed = True
+                del services.rounds[key]
+        for row in rows:
+            key = (row.space, row.channel)
+            known = services.rounds.get(key)
+            if known is None or known.id != row.id:
+                active = await self.game(row.game).revive(row)
+                if active is not None:
+                    services.rounds[key] = active

@@ -28,3 +28,10 @@ class UserError(Exception):
 
 class RefusedImage(UserError):
     """An upload that is not an image we accept (wrong type, too big, broken, a bomb)."""
+
+
+class AdminOnly(UserError):
+    """A member who is not an admin tried to change something: told privately, not in front of the channel."""
+
+    def __init__(self) -> None:
+        super().__init__("core.admin_only")

@@ -22,7 +22,7 @@ class Origin:
     Server on Discord, workspace admin on Slack, always true on the console).
     ``locale`` is the platform's language hint (a Discord guild's preferred
     locale, a Slack user's locale, the terminal's ``LANG``); a space's own
-    setting wins over it (see :func:`bot.i18n.locale_for`).
+    setting wins over it (see :func:`bot.i18n.language_of`).
     """
 
     space: str

@@ -105,14 +105,3 @@ def terminal_locale(environ: Mapping[str, str] | None = None) -> str:
         return FALLBACK
     preferred = language_of(env.get("LANGUAGE", "").split(":")[0])
     return preferred or language
-
-
-def locale_for(hint: str | None) -> str | None:
-    """One of our languages for a platform's language tag: Korean for Korean, English otherwise.
-
-    ``ko``, ``ko-KR``, ``ko_KR.UTF-8`` give ``ko``; ``en-US``, ``fr``, ``C.UTF-8`` give ``en``;
-    no tag at all gives None, so that the caller's next choice applies.
-    """
-    if not hint or not hint.strip():
-        return None
-    return "ko" if hint.strip().lower().startswith("ko") else "en"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from zoneinfo import ZoneInfo
 
-from bot.errors import UserError
+from bot.errors import AdminOnly, UserError
 from bot.events import Command
 from bot.identity import names_the_ai, shown_name
 from bot.periods import day_bounds, is_period_word, parse_period
@@ -157,7 +157,7 @@ class InfoCommands:
                 )
             return [Say("\n".join(lines))]
         if not engine.is_admin(command.origin):
-            raise UserError("core.admin_only")
+            raise AdminOnly()
         game = GAME_WORDS.get(command.args[0].lower())
         if game is None or len(command.args) != 2:
             raise UserError("core.model_usage")
@@ -208,7 +208,7 @@ class InfoCommands:
         if not command.args:
             return [Say(engine.t(space, "core.config_show", **self._config_values(space)))]
         if not engine.is_admin(command.origin):
-            raise UserError("core.admin_only")
+            raise AdminOnly()
         key = _CONFIG_KEYS.get(command.args[0].lower())
         if key is None:
             raise UserError("core.config_bad_key", value=neutralise(command.args[0], 30))
@@ -260,7 +260,7 @@ class InfoCommands:
         if action not in _WORD_ADD + _WORD_REMOVE:
             raise UserError("core.word_bad_action", value=neutralise(command.args[0], 30))
         if not engine.is_admin(command.origin):
-            raise UserError("core.admin_only")
+            raise AdminOnly()
         if action in _WORD_REMOVE:
             return await self._remove_word(command, space)
         args = command.args

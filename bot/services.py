@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import random
+import secrets
+import socket
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
@@ -23,7 +26,7 @@ from bot.events import Origin
 from bot.judge import Judge
 from bot.locks import KeyedLocks
 from bot.periods import day_bounds
-from bot.replies import AdminNotice, Reply, Say
+from bot.replies import AdminNotice, Reply, RoundResult, Say, from_record, to_record
 from bot.rounds import ActiveRound, Space
 from bot.safety import neutralise
 from bot.words import Word, WordBank
@@ -39,6 +42,10 @@ class Transport(Protocol):
     """How the engine speaks up on its own (hints, time-outs, AI answers)."""
 
     async def deliver(self, space: str, channel: str, replies: Sequence[Reply]) -> None: ...
+
+
+class NoRoute(LookupError):
+    """A transport has no way to reach that space here (its platform is not connected yet, or not in this process)."""
 
 
 class GameServices:
@@ -73,6 +80,8 @@ class GameServices:
         self._values: dict[str, dict[str, str]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._notices: list[tuple[str, str]] = []
+        # Names this process in the database (heartbeats, timer claims, the rounds it holds).
+        self.process_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
     # --- spaces and their settings ---------------------------------------
     async def space(self, space_id: str, hint: str | None = None) -> Space:
@@ -83,7 +92,7 @@ class GameServices:
             if len(self._values) > 50_000:
                 self._values.clear()
             self._values[space_id] = values
-        locale = values.get("locale") or self.settings.locale or i18n.locale_for(hint) or i18n.FALLBACK
+        locale = values.get("locale") or self.settings.locale or i18n.language_of(hint) or i18n.FALLBACK
         zone = self.settings.zone
         if zone_name := values.get("timezone"):
             try:
@@ -99,6 +108,11 @@ class GameServices:
     async def set_setting(self, space_id: str, key: str, value: str | None) -> None:
         await self.db.set_setting(space_id, key, value)
         self._values.pop(space_id, None)
+
+    def forget_space(self, space_id: str) -> None:
+        """Drop what is cached of a space (its settings, its words): another process changed them."""
+        self._values.pop(space_id, None)
+        self.forget_bank(space_id)
 
     def t(self, space: Space | str, key: str, /, **params: Any) -> str:
         locale = space.locale if isinstance(space, Space) else space
@@ -160,13 +174,45 @@ class GameServices:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
-    async def deliver(self, key: tuple[str, str], replies: Sequence[Reply]) -> None:
+    async def deliver(self, key: tuple[str, str], replies: Sequence[Reply]) -> bool:
+        """Send replies through the transport; a round's result counts as announced only once it went out."""
         if not replies:
-            return
+            return True
         try:
             await self.transport.deliver(key[0], key[1], replies)
+        except NoRoute:
+            log.debug("no route to %s/%s yet; %d replies wait", *key, len(replies))
+            return False
         except Exception:
             log.exception("could not deliver %d replies to %s/%s", len(replies), *key)
+            return False
+        for reply in replies:
+            if isinstance(reply, RoundResult):
+                await self.db.mark_round_announced(reply.round_id, self.clock())
+        return True
+
+    async def announce_pending(self, *, before: float, claim_first: bool) -> int:
+        """Deliver results whose points were committed before ``before`` but never announced.
+
+        The process that closed a round delivers its result right after the commit; this finds the
+        ones it could not (it died, or the platform was not reachable). ``claim_first`` marks each
+        one before delivering, so that of several processes sweeping at once only one sends it.
+        """
+        sent = 0
+        for pending in await self.db.pending_announcements():
+            if pending.created_at >= before:
+                continue
+            if claim_first and not await self.db.mark_announced(pending.id, self.clock()):
+                continue
+            try:
+                replies = [from_record(record) for record in pending.payload]
+            except (TypeError, ValueError, KeyError):
+                log.error("announcement %d for round %d cannot be read; dropped", pending.id, pending.round_id)
+                await self.db.mark_announced(pending.id, self.clock())
+                continue
+            if await self.deliver((pending.space, pending.channel), replies):
+                sent += 1
+        return sent
 
     # --- rounds ---------------------------------------------------------------
     def running_notice(self, active: ActiveRound, space: Space) -> Say:
@@ -190,10 +236,14 @@ class GameServices:
         secret: str,
         seconds: int,
         payload: dict[str, Any],
+        timers: dict[str, float],
         word: Word | None = None,
         item: DialectItem | None = None,
     ) -> ActiveRound:
         """Record a new round and make it the channel's (caller holds the channel lock).
+
+        ``timers`` are the round's hint and time-out (kind → seconds after the start), kept in the
+        database so that whichever process is alive fires each exactly once.
 
         Raises :class:`storage.RoundAlreadyOpen` when another process opened one first.
         """
@@ -225,6 +275,9 @@ class GameServices:
             item=item,
         )
         self.rounds[active.key] = active
+        await self.db.hold_round(round_id, self.process_id)
+        for kind, after in timers.items():
+            await self.db.ensure_timer(round_id, kind, now + after)
         return active
 
     def current(self, active: ActiveRound) -> bool:
@@ -232,16 +285,58 @@ class GameServices:
         return self.rounds.get(active.key) is active and not active.closed
 
     async def close(
-        self, active: ActiveRound, *, status: str, winner: str | None = None, awards: Sequence[Award] = ()
+        self,
+        active: ActiveRound,
+        *,
+        status: str,
+        result: RoundResult,
+        winner: str | None = None,
+        awards: Sequence[Award] = (),
     ) -> bool:
-        """Close the round and write its points in one transaction (caller holds the channel lock)."""
-        closed = await self.db.close_round(
-            active.id, status=status, closed_at=self.clock(), winner=winner, awards=awards
-        )
+        """Close the round, write its points and announce its result (caller holds the channel lock).
+
+        The result is committed with the points (an outbox row) and then delivered through the
+        transport, so a result whose points count is announced even if the process dies in between.
+        False, and nothing written or sent, when the round was closed already (elsewhere).
+        """
+        closed = await self._commit_close(active.id, status=status, result=result, winner=winner, awards=awards)
         active.closed = True
         if self.rounds.get(active.key) is active:
             del self.rounds[active.key]
+        if closed:
+            await self.deliver(active.key, [result])
         return closed
+
+    async def close_row(
+        self,
+        round_id: int,
+        key: tuple[str, str],
+        *,
+        status: str,
+        result: RoundResult,
+        winner: str | None = None,
+        awards: Sequence[Award] = (),
+    ) -> bool:
+        """Close a round known only by its row (found open at start-up) and announce its result."""
+        closed = await self._commit_close(round_id, status=status, result=result, winner=winner, awards=awards)
+        if closed:
+            await self.deliver(key, [result])
+        return closed
+
+    async def _commit_close(
+        self, round_id: int, *, status: str, result: RoundResult, winner: str | None, awards: Sequence[Award]
+    ) -> bool:
+        return await self.db.close_round(
+            round_id,
+            status=status,
+            closed_at=self.clock(),
+            winner=winner,
+            awards=awards,
+            announcement=[to_record(result)],
+        )
+
+    def find(self, round_id: int) -> ActiveRound | None:
+        return next((a for a in self.rounds.values() if a.id == round_id), None)
 
     async def save_payload(self, active: ActiveRound) -> None:
         await self.db.update_round(active.id, payload=active.payload)

@@ -187,6 +187,10 @@ class SqlStorage:
                     for kind, start in keys
                 ]
                 await tx.executemany(_ADD_TOTAL, totals)
+            # A closed round's hint and time-out have nothing left to do.
+            await tx.execute(
+                "UPDATE timers SET done_at = ? WHERE round_id = ? AND done_at IS NULL", (closed_at, round_id)
+            )
             if announcement is not None:
                 await tx.execute(
                     "INSERT INTO outbox (round_id, space, channel, payload, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -622,6 +626,14 @@ class SqlStorage:
         )
         return changed == 1
 
+    async def mark_round_announced(self, round_id: int, at: float | None = None) -> bool:
+        """Mark a round's result announced once its deliverer has delivered it; False if it already was."""
+        changed = await self._execute(
+            "UPDATE outbox SET announced_at = ? WHERE announced_at IS NULL AND round_id = ?",
+            (time.time() if at is None else float(at), round_id),
+        )
+        return changed >= 1
+
     # --- processes ------------------------------------------------------
     async def heartbeat(self, process_id: str, *, host: str, pid: int, started_at: float, at: float) -> None:
         """Record that a bot process is alive (called every few seconds by each process)."""
@@ -667,6 +679,13 @@ class SqlStorage:
             "INSERT INTO timers (round_id, kind, due_at) VALUES (?, ?, ?) ON CONFLICT (round_id, kind) "
             "DO UPDATE SET due_at = excluded.due_at, claimed_by = NULL, claimed_until = NULL "
             "WHERE timers.done_at IS NULL",
+            (round_id, kind, float(due_at)),
+        )
+
+    async def ensure_timer(self, round_id: int, kind: str, due_at: float) -> None:
+        """Set a round's timer of one kind unless it is set already (a restart must not reset a claimed one)."""
+        await self._execute(
+            "INSERT INTO timers (round_id, kind, due_at) VALUES (?, ?, ?) ON CONFLICT (round_id, kind) DO NOTHING",
             (round_id, kind, float(due_at)),
         )
 

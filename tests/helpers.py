@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.events import ChatMessage, Command, ImageUpload, Origin
-from bot.replies import Reply
+from bot.replies import Reply, RoundResult
 
 
 class FakeClock:
@@ -32,6 +32,10 @@ class RecordingTransport:
 
     def texts(self) -> list[str]:
         return [getattr(r, "text", "") for _, _, r in self.sent]
+
+    def results(self) -> list[RoundResult]:
+        """Round results: the engine announces them through the transport once their points are committed."""
+        return [r for _, _, r in self.sent if isinstance(r, RoundResult)]
 
 
 def origin(user: str = "alice", channel: str = "c1", space: str = "s1", admin: bool = False) -> Origin:

@@ -34,10 +34,11 @@ def test_every_description_exists_in_both_languages() -> None:
                 assert key in i18n.catalog(locale), f"{locale}: {key}"
 
 
-def test_locale_for_maps_platform_tags() -> None:
-    assert i18n.locale_for("ko") == "ko" and i18n.locale_for("ko-KR") == "ko" and i18n.locale_for("ko_KR.UTF-8") == "ko"
-    assert i18n.locale_for("en-US") == "en" and i18n.locale_for("fr") == "en" and i18n.locale_for("C.UTF-8") == "en"
-    assert i18n.locale_for(None) is None and i18n.locale_for(" ") is None
+def test_platform_language_tags_map_to_ours() -> None:
+    assert [i18n.language_of(t) for t in ("ko", "ko-KR", "ko_KR.UTF-8", "en-US", "fr", None, " ")] == [
+        *("ko", "ko", "ko", "en", "en"),
+        *(None, None),
+    ]
 
 
 async def test_start_is_a_round_message_with_buttons_and_a_secret_for_the_drawer(engine: Engine) -> None:
@@ -71,16 +72,19 @@ async def test_early_hint_is_the_drawers_and_is_given_once(engine: Engine, trans
     assert transport.sent == []
 
 
-async def test_undeliverable_secret_cancels_the_round_without_the_word(engine: Engine, db: Database) -> None:
+async def test_undeliverable_secret_cancels_the_round_without_the_word(
+    engine: Engine, db: Database, transport: RecordingTransport
+) -> None:
     await engine.handle(command("draw"))
     active = engine.rounds[("s1", "c1")]
     assert active.word is not None
     stranger = await engine.handle(SecretUndelivered(origin("bob"), active.id))
     assert stranger == [] and ("s1", "c1") in engine.rounds
-    replies = await engine.handle(SecretUndelivered(origin("alice"), active.id))
+    assert await engine.handle(SecretUndelivered(origin("alice"), active.id)) == []
     assert ("s1", "c1") not in engine.rounds
-    assert len(replies) == 1 and isinstance(replies[0], Say)
-    assert active.word.en.lower() not in replies[0].text.lower() and active.word.ko not in replies[0].text
+    (cancelled,) = transport.results()
+    assert "cancelled" in cancelled.text and cancelled.answer == ""
+    assert active.word.en.lower() not in cancelled.text.lower() and active.word.ko not in cancelled.text
     row = await db.get_round(active.id)
     assert row is not None and row.status == "skipped"
     async with db._conn.execute("SELECT COUNT(*) FROM ledger") as cur:

@@ -166,10 +166,12 @@ def _modules_after(argv: list[str]) -> set[str]:
         f"sys.argv = ['catchbot', *{argv!r}]\n"
         "from bot.cli import main\n"
         "try:\n    main()\nexcept SystemExit:\n    pass\n"
-        "print(' '.join(sorted(sys.modules)))\n"
+        "print('MODULES:', ' '.join(sorted(sys.modules)))\n"
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=clean_env(), timeout=60)
-    return set(done.stdout.split())
+    # Only the last line: the command's own output (help text names commands like "discord") comes before it.
+    (listing,) = [line for line in done.stdout.splitlines() if line.startswith("MODULES: ")]
+    return set(listing.split()[1:])
 
 
 @pytest.mark.parametrize(

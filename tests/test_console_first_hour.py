@@ -232,7 +232,7 @@ async def test_the_ai_is_itself_on_boards_and_its_stats_are_right(tmp_path: Path
         assert await bot.quit() == 0
 
 
-async def test_a_chat_player_named_like_the_ai_is_marked_human(engine: Any, clock: Any) -> None:
+async def test_a_chat_player_named_like_the_ai_is_marked_human(engine: Any, clock: Any, transport: Any) -> None:
     from bot.events import ChatMessage, Command, Origin
     from bot.rounds import AI_USER
 
@@ -245,8 +245,9 @@ async def test_a_chat_player_named_like_the_ai_is_marked_human(engine: Any, cloc
         clock.advance(2)
         await engine.handle(ChatMessage(said(user, name), "nope"))
     clock.advance(2)
-    won = await engine.handle(ChatMessage(said("u2", "AI"), word.en))
-    assert "👤 AI got it" in won[0].text
+    await engine.handle(ChatMessage(said("u2", "AI"), word.en))
+    (won,) = transport.results()
+    assert "👤 AI got it" in won.text
     board = (await engine.handle(Command(said("u4", "dora"), "leaderboard")))[0]
     assert [r.name for r in board.rows] == ["👤 AI", "👤 AI"] and not any(r.is_ai for r in board.rows)
     assert AI_USER not in {r.user for r in board.rows}

@@ -42,15 +42,17 @@ async def test_start_whispers_the_secret_and_blocks_a_second_round(engine: Engin
     assert len(again) == 1 and "already running" in again[0].text and "Alice" in again[0].text
 
 
-async def test_human_wins_with_speed_points_and_drawer_bonus(engine: Engine, db: Database, clock: FakeClock) -> None:
+async def test_human_wins_with_speed_points_and_drawer_bonus(
+    engine: Engine, db: Database, clock: FakeClock, transport: RecordingTransport
+) -> None:
     await engine.handle(command("draw"))
     word = engine.rounds[("s1", "c1")].word
     assert word is not None
     assert await engine.handle(chat("definitely not it", user="bob")) == []
     clock.advance(90)  # half the time gone: 3 + 7 * 0.5 = 6.5 -> 6 or 7
-    replies = await engine.handle(chat(word.ko, user="carol"))
-    assert len(replies) == 1 and isinstance(replies[0], RoundResult)
-    assert word.ko in replies[0].text
+    assert await engine.handle(chat(word.ko, user="carol")) == []  # the result goes out once committed
+    (result,) = transport.results()
+    assert word.ko in result.text
     rows = await ledger(db)
     assert rows[0][0] == "carol" and rows[0][2] == "guess" and rows[0][1] in (6, 7)
     assert rows[1] == ("alice", 5, "drawer")
@@ -68,7 +70,9 @@ async def test_fast_guess_earns_the_maximum(engine: Engine, db: Database) -> Non
     assert (await ledger(db))[0] == ("bob", 10, "guess")
 
 
-async def test_drawer_cannot_guess_and_cooldown_stops_flooding(engine: Engine, db: Database, clock: FakeClock) -> None:
+async def test_drawer_cannot_guess_and_cooldown_stops_flooding(
+    engine: Engine, db: Database, clock: FakeClock, transport: RecordingTransport
+) -> None:
     await engine.handle(command("draw"))
     word = engine.rounds[("s1", "c1")].word
     assert word is not None
@@ -81,17 +85,18 @@ async def test_drawer_cannot_guess_and_cooldown_stops_flooding(engine: Engine, d
     assert [type(r) for r in fast] == [Quiet] and "0.5 s" in fast[0].text
     assert await ledger(db) == []
     clock.advance(0.6)
-    replies = await engine.handle(chat(word.en, user="bob"))
-    assert isinstance(replies[0], RoundResult)
+    await engine.handle(chat(word.en, user="bob"))
+    assert len(transport.results()) == 1
 
 
-async def test_concurrent_correct_guesses_make_exactly_one_winner(engine: Engine, db: Database) -> None:
+async def test_concurrent_correct_guesses_make_exactly_one_winner(
+    engine: Engine, db: Database, transport: RecordingTransport
+) -> None:
     await engine.handle(command("draw"))
     word = engine.rounds[("s1", "c1")].word
     assert word is not None
-    results = await asyncio.gather(*(engine.handle(chat(word.en, user=f"p{i}")) for i in range(20)))
-    winners = [r for replies in results for r in replies if isinstance(r, RoundResult)]
-    assert len(winners) == 1
+    await asyncio.gather(*(engine.handle(chat(word.en, user=f"p{i}")) for i in range(20)))
+    assert len(transport.results()) == 1
     rows = await ledger(db)
     assert [r[2] for r in rows] == ["guess", "drawer"]
 
@@ -99,17 +104,18 @@ async def test_concurrent_correct_guesses_make_exactly_one_winner(engine: Engine
 async def test_two_engines_on_one_database_never_score_a_round_twice(
     make_settings, db: Database, tmp_path, clock: FakeClock
 ) -> None:
-    first = Engine(make_settings(), db, transport=RecordingTransport(), clock=clock, tick_interval=3600)
+    announced = RecordingTransport()
+    first = Engine(make_settings(), db, transport=announced, clock=clock, tick_interval=3600)
     await first.start()
     await first.handle(command("draw"))
     word = first.rounds[("s1", "c1")].word
     assert word is not None
     other_db = await Database.open(tmp_path / "catchbot.db")
-    second = Engine(make_settings(), other_db, transport=RecordingTransport(), clock=clock, tick_interval=3600)
+    second = Engine(make_settings(), other_db, transport=announced, clock=clock, tick_interval=3600)
     await second.start()  # resumes the same open round
     assert ("s1", "c1") in second.rounds
-    a, b = await asyncio.gather(first.handle(chat(word.en, user="bob")), second.handle(chat(word.en, user="eve")))
-    assert len([r for r in a + b if isinstance(r, RoundResult)]) == 1
+    await asyncio.gather(first.handle(chat(word.en, user="bob")), second.handle(chat(word.en, user="eve")))
+    assert len(announced.results()) == 1
     assert len([r for r in await ledger(db) if r[2] == "guess"]) == 1
     await second.stop()
     await other_db.close()
@@ -137,12 +143,13 @@ async def test_hint_at_half_time_then_timeout_reveals_and_scores_nobody(
     assert ("s1", "c1") not in engine.rounds
 
 
-async def test_skip_only_by_starter_or_admin(engine: Engine, db: Database) -> None:
+async def test_skip_only_by_starter_or_admin(engine: Engine, db: Database, transport: RecordingTransport) -> None:
     await engine.handle(command("draw"))
     refused = await engine.handle(command("skip", user="bob"))
     assert "Only Alice" in refused[0].text and ("s1", "c1") in engine.rounds
-    done = await engine.handle(command("skip", user="bob", admin=True))
-    assert isinstance(done[0], RoundResult) and "skipped" in done[0].text
+    assert await engine.handle(command("skip", user="bob", admin=True)) == []
+    (done,) = transport.results()
+    assert "skipped" in done.text
     assert await ledger(db) == []
 
 
@@ -206,6 +213,7 @@ async def test_restart_resumes_or_expires_open_rounds(make_settings, tmp_path, c
     await first.handle(command("draw", channel="c1"))
     await first.handle(command("dialect", channel="c2"))
     word = first.rounds[("s1", "c1")].word
+    drawing_id = first.rounds[("s1", "c1")].id
     assert word is not None
     # The process dies: no stop(), the rounds stay open in the file.
     await db.close()
@@ -219,8 +227,9 @@ async def test_restart_resumes_or_expires_open_rounds(make_settings, tmp_path, c
     assert any("goes on" in t and "80" in t for t in texts)
     assert any("while I was away" in t for t in texts)
     assert ("s1", "c1") in second.rounds and ("s1", "c2") not in second.rounds
-    replies = await second.handle(chat(word.en, user="bob", channel="c1"))
-    assert isinstance(replies[0], RoundResult)
+    await second.handle(chat(word.en, user="bob", channel="c1"))
+    won = transport.results()[-1]
+    assert won.round_id == drawing_id and "got it" in won.text
     assert [r[2] for r in await ledger(db2)] == ["guess", "drawer"]
     await second.stop()
     await db2.close()
@@ -266,7 +275,7 @@ async def test_retried_events_are_ignored(engine: Engine) -> None:
     assert await engine.handle(event) == []
 
 
-async def test_hostile_names_and_guesses_never_ping(engine: Engine) -> None:
+async def test_hostile_names_and_guesses_never_ping(engine: Engine, transport: RecordingTransport) -> None:
     from bot.events import ChatMessage, Command, Origin
 
     evil = Origin("s1", "c1", "u9", "@everyone <!channel>")
@@ -275,5 +284,7 @@ async def test_hostile_names_and_guesses_never_ping(engine: Engine) -> None:
     assert word is not None
     text = " ".join(r.text for r in replies)
     assert "@everyone" not in text and "<!channel>" not in text
-    result = await engine.handle(ChatMessage(Origin("s1", "c1", "u8", "@here"), f"{word.en} @everyone"))
-    assert "@everyone" not in result[0].text and "@here" not in result[0].text
+    await engine.handle(ChatMessage(Origin("s1", "c1", "u8", "@here"), f"{word.en} @everyone"))
+    (result,) = transport.results()
+    assert "@everyone" not in result.text and "@here" not in result.text
+    assert all("@everyone" not in line.answer and "@here" not in line.name for line in result.lines)

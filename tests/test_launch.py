@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from adapters.launch import Router, configured_platforms, platform_of
 from bot.replies import Say
+from bot.services import NoRoute
 from tests.helpers import RecordingTransport
 
 
@@ -19,7 +22,8 @@ async def test_router_delivers_by_platform_and_drops_the_unknown() -> None:
     router.add("slack", slack)
     await router.deliver("discord:1", "c", [Say("a")])
     await router.deliver("slack:T9", "C1", [Say("b")])
-    await router.deliver("elsewhere:1", "c", [Say("c")])
+    with pytest.raises(NoRoute):
+        await router.deliver("elsewhere:1", "c", [Say("c")])
     assert discord.sent == [("discord:1", "c", Say("a"))] and slack.sent == [("slack:T9", "C1", Say("b"))]
 
 

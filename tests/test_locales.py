@@ -14,12 +14,15 @@ from bot.commands import COMMANDS
 _PLACEHOLDER = re.compile(r"\{[^{}]*\}")
 _HANGUL = re.compile(r"[\uac00-\ud7a3\u3131-\u318e]")
 _LATIN_WORD = re.compile(r"[A-Za-z][A-Za-z0-9_./:-]*")
+_ENV_NAME = re.compile(r"^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$")
 # Latin words a Korean message may hold: what the user types (command names, choices, setting keys and
 # values), file formats, units and names of things (environment variables, a time zone, the AI).
 _TYPED = {name for spec in COMMANDS for name in (*spec.names, *(c for p in spec.params for c in p.choices))}
 _ALLOWED_IN_KOREAN = _TYPED | {
     *("add", "remove", "list", "reset", "collect", "locale", "timezone", "on", "off", "ko", "en", "region"),
     *("upload", "as", "channel", "wait", "quit", "catchbot", "ID", "AI", "W47", "Asia/Seoul"),
+    *("Discord", "Slack", "README"),  # names of products and of the file a message points to
+    *("bot", "applications.commands"),  # Discord's OAuth scope names, typed as they are
     *("PNG", "JPEG", "WebP", "GIF", "BMP", "MB", "OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_ENDPOINT"),
 }
 # Placeholders that hold a number of things: an English message must not put a plural noun after one
@@ -71,6 +74,7 @@ def test_every_message_renders_with_sample_values(locale: str, count: int) -> No
 def test_korean_messages_hold_no_english_words() -> None:
     for key, template in i18n.catalog("ko").items():
         words = {w.rstrip(":.") for w in _LATIN_WORD.findall(_PLACEHOLDER.sub(" ", template))}
+        words = {w for w in words if not _ENV_NAME.match(w)}  # a setting's name is typed as it is
         assert words <= _ALLOWED_IN_KOREAN, f"ko {key} holds English: {sorted(words - _ALLOWED_IN_KOREAN)}"
         assert ";" not in template, f"ko {key}: a semicolon is English punctuation"
 

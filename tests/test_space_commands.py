@@ -8,9 +8,8 @@ from pathlib import Path
 from bot.cli import main
 from bot.config import Settings
 from bot.engine import Engine
-from bot.replies import RoundResult
 from storage import Database
-from tests.helpers import FakeClock, chat, command
+from tests.helpers import FakeClock, RecordingTransport, chat, command
 
 
 async def test_config_needs_an_admin_and_changes_the_space(engine: Engine, db: Database) -> None:
@@ -138,10 +137,10 @@ def test_dialect_score_command(capsys) -> None:
     assert capsys.readouterr().out.strip() == "0.0"
 
 
-async def test_result_of_a_round_is_structured(engine: Engine) -> None:
+async def test_result_of_a_round_is_structured(engine: Engine, transport: RecordingTransport) -> None:
     await engine.handle(command("draw"))
     word = engine.rounds[("s1", "c1")].word
     assert word is not None
-    result = (await engine.handle(chat(word.en, user="bob")))[0]
-    assert isinstance(result, RoundResult)
+    await engine.handle(chat(word.en, user="bob"))
+    (result,) = transport.results()
     assert result.answer == word.en and result.lines[0].name == "Bob" and result.lines[0].points == 10

@@ -56,6 +56,7 @@ class DialectGame:
                     secret=item.id,
                     seconds=self.settings.dialect_seconds,
                     payload={"ai": None},
+                    timers=self.timer_offsets(self.settings.dialect_seconds),
                     item=item,
                 )
             except RoundAlreadyOpen:
@@ -118,10 +119,12 @@ class DialectGame:
             await engine.db.save_dialect_answer(active.id, origin.user, text, score, engine.clock())
         return [Ack(origin.user, engine.t(space, "dialect.noted"))]
 
-    def due(self, active: ActiveRound, now: float) -> bool:
-        return now >= active.ends_at
+    def timer_offsets(self, duration: float) -> dict[str, float]:
+        """When the round's timers fire, in seconds after its start."""
+        return {"timeout": duration}
 
-    async def on_time(self, active: ActiveRound, now: float) -> list[Reply]:
+    async def on_timer(self, active: ActiveRound, kind: str, now: float) -> list[Reply]:
+        """Time is up: score every last answer (caller holds the channel lock)."""
         return await self._close(active, status="won")
 
     async def finish(self, active: ActiveRound, *, status: str, by: str) -> list[Reply]:
@@ -154,12 +157,12 @@ class DialectGame:
         if ai and scoring:
             awards.append(Award(AI_USER, ai_points, "ai_dialect"))
         final = "timeout" if status == "won" and winner is None else status
-        if not await engine.close(active, status=final, winner=winner, awards=awards):
-            return []
         text = self._result_text(space, item, lines, ai, ai_points, by)
         if ai:
             lines.append(ResultLine(AI_LABEL, neutralise(ai["text"], 120), ai["score"], ai_points, is_ai=True))
-        return [RoundResult(text, "dialect", active.id, item.references[0], tuple(lines))]
+        result = RoundResult(text, "dialect", active.id, item.references[0], tuple(lines))
+        await engine.close(active, status=final, winner=winner, awards=awards, result=result)
+        return []
 
     def _result_text(
         self,
@@ -209,9 +212,9 @@ class DialectGame:
 
     async def expire(self, row: RoundRow, now: float) -> list[Reply]:
         engine = self.services
-        if not await engine.db.close_round(row.id, status="expired", closed_at=now):
-            return []
         space = await engine.space(row.space, hint=row.locale)
         item = (await engine.sentence_bank(row.space)).get(row.secret)
         reference = neutralise(" / ".join(item.references), 600) if item else "?"
-        return [RoundResult(engine.t(space, "dialect.expired", reference=reference), "dialect", row.id, reference)]
+        result = RoundResult(engine.t(space, "dialect.expired", reference=reference), "dialect", row.id, reference)
+        await engine.close_row(row.id, (row.space, row.channel), status="expired", result=result)
+        return []

@@ -97,6 +97,7 @@ class DrawingGame:
                     secret=word.id,
                     seconds=self.settings.draw_seconds,
                     payload={"uploads": 0, "hint_sent": False},
+                    timers=self.timer_offsets(self.settings.draw_seconds),
                     word=word,
                 )
             except RoundAlreadyOpen:
@@ -274,18 +275,16 @@ class DrawingGame:
             Award(winner, points, "ai_guess" if by_ai else "guess"),
             Award(active.starter, drawer_points, "drawer_ai" if by_ai else "drawer"),
         ]
-        if not await engine.close(active, status="won", winner=winner, awards=awards):
-            return []
         assert active.word is not None
-        word = active.word
+        name, other = shown(active.word, space.locale)
         key = "draw.won_ai" if by_ai else "draw.won"
         text = engine.t(
             space,
             key,
             winner=neutralise(winner_name, 40),
             guess=neutralise(said, 80),
-            word=shown(word, space.locale)[0],
-            other=shown(word, space.locale)[1],
+            word=name,
+            other=other,
             points=points,
             drawer=neutralise(active.starter_name, 40),
             drawer_points=drawer_points,
@@ -296,55 +295,35 @@ class DrawingGame:
             ),
             ResultLine(neutralise(active.starter_name, 40), "", None, drawer_points),
         )
-        return [RoundResult(text, "drawing", active.id, shown(word, space.locale)[0], lines)]
+        result = RoundResult(text, "drawing", active.id, name, lines)
+        await engine.close(active, status="won", winner=winner, awards=awards, result=result)
+        return []
 
     # --- endings ----------------------------------------------------------
     async def finish(self, active: ActiveRound, *, status: str, by: str) -> list[Reply]:
-        engine = self.services
-        space = await engine.space_of(active)
-        if not await engine.close(active, status=status):
-            return []
-        assert active.word is not None
-        return [
-            RoundResult(
-                engine.t(
-                    space,
-                    "draw.skipped",
-                    by=neutralise(by, 40),
-                    word=shown(active.word, space.locale)[0],
-                    other=shown(active.word, space.locale)[1],
-                ),
-                "drawing",
-                active.id,
-                shown(active.word, space.locale)[0],
-            )
-        ]
+        space = await self.services.space_of(active)
+        result = self._ending(active, space, "draw.skipped", by=neutralise(by, 40))
+        await self.services.close(active, status=status, result=result)
+        return []
 
-    def due(self, active: ActiveRound, now: float) -> bool:
-        half = active.started_at + active.duration / 2
-        return now >= active.ends_at or (not active.payload.get("hint_sent") and now >= half)
-
-    async def on_time(self, active: ActiveRound, now: float) -> list[Reply]:
-        engine = self.services
-        space = await engine.space_of(active)
+    def _ending(self, active: ActiveRound, space: Space, key: str, **params: str) -> RoundResult:
+        """A round's end without a winner: the word is shown."""
         assert active.word is not None
-        if now < active.ends_at:
-            return await self._give_hint(active, space, now)
-        if not await engine.close(active, status="timeout"):
-            return []
-        return [
-            RoundResult(
-                engine.t(
-                    space,
-                    "draw.timeout",
-                    word=shown(active.word, space.locale)[0],
-                    other=shown(active.word, space.locale)[1],
-                ),
-                "drawing",
-                active.id,
-                shown(active.word, space.locale)[0],
-            )
-        ]
+        name, other = shown(active.word, space.locale)
+        text = self.services.t(space, key, word=name, other=other, **params)
+        return RoundResult(text, "drawing", active.id, name)
+
+    def timer_offsets(self, duration: float) -> dict[str, float]:
+        """When the round's timers fire, in seconds after its start."""
+        return {"hint": duration / 2, "timeout": duration}
+
+    async def on_timer(self, active: ActiveRound, kind: str, now: float) -> list[Reply]:
+        """The round's hint at half time, or its end (caller holds the channel lock)."""
+        space = await self.services.space_of(active)
+        if kind == "hint":
+            return [] if active.payload.get("hint_sent") else await self._give_hint(active, space, now)
+        await self.services.close(active, status="timeout", result=self._ending(active, space, "draw.timeout"))
+        return []
 
     # --- hints and the secret, on request ------------------------------------
     async def hint(self, command: Command, space: Space) -> list[Reply]:
@@ -396,10 +375,10 @@ class DrawingGame:
             active = engine.rounds.get(origin.channel_key)
             if active is None or active.id != event.round_id or active.starter != origin.user:
                 return []
-            # 'skipped' in the ledger's terms: ended on request, nobody scores.
-            if not await engine.close(active, status="skipped"):
-                return []
-        return [Say(engine.t(space, "draw.secret_undelivered", drawer=neutralise(active.starter_name, 40)))]
+            # 'skipped' in the ledger's terms: ended on request, nobody scores; the word is not shown.
+            text = engine.t(space, "draw.secret_undelivered", drawer=neutralise(active.starter_name, 40))
+            await engine.close(active, status="skipped", result=RoundResult(text, "drawing", active.id, ""))
+        return []
 
     async def outside_round(self, event: ImageUpload) -> list[Reply]:
         # Pictures are posted in channels all the time; chat platforms stay quiet, the console says why.
@@ -434,11 +413,10 @@ class DrawingGame:
 
     async def expire(self, row: RoundRow, now: float) -> list[Reply]:
         engine = self.services
-        closed = await engine.db.close_round(row.id, status="expired", closed_at=now)
-        if not closed:
-            return []
         space = await engine.space(row.space, hint=row.locale)
         bank, _judge = await engine.bank(row.space)
         word = bank.get(row.secret)
         name, other = shown(word, space.locale) if word else (row.secret, row.secret)
-        return [RoundResult(engine.t(space, "draw.expired", word=name, other=other), "drawing", row.id, name)]
+        result = RoundResult(engine.t(space, "draw.expired", word=name, other=other), "drawing", row.id, name)
+        await engine.close_row(row.id, (row.space, row.channel), status="expired", result=result)
+        return []
