@@ -226,7 +226,7 @@ async def _import_dialect(args: argparse.Namespace, settings: Settings) -> int:
 
     from bot.dialect.aihub import ImportStats, iter_pairs
     from bot.dialect.bank import DialectBankError, DialectItem, parse_region
-    from storage import Database
+    from storage import open_database
 
     locale = settings.locale
     try:
@@ -251,7 +251,7 @@ async def _import_dialect(args: argparse.Namespace, settings: Settings) -> int:
                 break
 
     await asyncio.to_thread(collect)
-    db = await Database.open(settings.db_path)
+    db = await open_database(settings)
     try:
         await db.put_custom_entries("custom_dialect", args.space, items)
     finally:

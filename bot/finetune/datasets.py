@@ -224,7 +224,7 @@ async def build_drawings(
     skipped: Counter[str] = Counter()
     seen = 0
     bar = ProgressBar(None, "drawings", stream=progress)
-    db = await storage.Database.open(settings.db_path)
+    db = await storage.open_database(settings)
     writer = await asyncio.to_thread(_SplitWriter, out, valid_out)
     try:
         async for rec in db.iter_drawings(space=space, since=since):

@@ -196,7 +196,7 @@ async def run_models(
     runs = [ModelRun(m, [None] * len(examples)) for m in models]
     semaphore = asyncio.Semaphore(max(1, concurrency))
     bar = ProgressBar(len(examples) * len(models), f"eval {game}", stream=progress)
-    db = await storage.Database.open(settings.db_path)
+    db = await storage.open_database(settings)
 
     async def one(run: ModelRun, index: int) -> None:
         try:

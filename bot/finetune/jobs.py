@@ -479,7 +479,7 @@ async def use_model(
 
     model, verified = await resolve_model(client, ref)
     key = f"model.{game}"
-    db = await storage.Database.open(settings.db_path)
+    db = await storage.open_database(settings)
     try:
         old = await db.get_setting(space, key)
         if old is None and space != "*":
@@ -497,7 +497,7 @@ async def spaces_using(settings: Settings, model: str) -> list[str]:
 
     if not await asyncio.to_thread(Path(settings.db_path).exists):
         return []
-    db = await storage.Database.open(settings.db_path)
+    db = await storage.open_database(settings)
     try:
         return [g for g in ("drawing", "dialect") if await db.get_setting("*", f"model.{g}") == model]
     finally:
