@@ -44,7 +44,7 @@ def bench_judge(rounds: int = 20_000) -> None:
 
 
 async def bench_engine(folder: Path, guesses: int = 5_000, channels: int = 20) -> None:
-    settings = load_settings(None, db_path=folder / "engine.db", guess_cooldown=0, locale="en")
+    settings = load_settings(None, db_path=folder / "engine.db", guess_limit=0, locale="en")
     db = await Database.open(settings.db_path)
     engine = Engine(settings, db, transport=NullTransport(), tick_interval=3600)
     await engine.start()

@@ -36,7 +36,7 @@ def percentile(values: list[float], share: float) -> float:
 
 
 async def wrong_guesses(folder: Path, guesses: int, channels: int = 20, players: int = 200) -> None:
-    settings = load_settings(None, db_path=folder / "wrong.db", locale="en", guess_cooldown=0)
+    settings = load_settings(None, db_path=folder / "wrong.db", locale="en", guess_limit=0)
     db = await Database.open(settings.db_path)
     engine = Engine(settings, db, transport=NullTransport(), tick_interval=3600)
     await engine.start()
@@ -61,7 +61,7 @@ async def wrong_guesses(folder: Path, guesses: int, channels: int = 20, players:
 
 
 async def correct_guesses(folder: Path, rounds: int) -> None:
-    settings = load_settings(None, db_path=folder / "right.db", locale="en", guess_cooldown=0)
+    settings = load_settings(None, db_path=folder / "right.db", locale="en", guess_limit=0)
     db = await Database.open(settings.db_path)
     engine = Engine(settings, db, transport=NullTransport(), tick_interval=3600)
     await engine.start()

@@ -41,7 +41,7 @@ class NullTransport:
 
 async def play(target: str, space: str, rounds: int, wrong: int) -> tuple[float, float]:
     """(wrong guesses/s, round-closing correct guesses/s) through the real engine on ``target``."""
-    settings = load_settings(None, db_path=Path("unused.db"), locale="en", guess_cooldown=0)
+    settings = load_settings(None, db_path=Path("unused.db"), locale="en", guess_limit=0)
     db = await open_database(target, default_zone=ZONE, pool_size=10)
     engine = Engine(settings, db, transport=NullTransport(), tick_interval=3600)
     await engine.start()

@@ -81,7 +81,9 @@ class Settings(BaseSettings):
 
     draw_seconds: int = Field(180, ge=2, le=3600)
     dialect_seconds: int = Field(60, ge=2, le=3600)
-    guess_cooldown: float = Field(1.0, ge=0, le=60)
+    # Brute force, not a fast typist: at most guess_limit guesses per guess_window seconds (0: no limit).
+    guess_limit: int = Field(8, ge=0, le=1000)
+    guess_window: float = Field(10.0, gt=0, le=600)
     max_redraws: int = Field(3, ge=0, le=10)
     guess_points_max: int = Field(10, ge=1, le=1000)
     guess_points_min: int = Field(3, ge=0, le=1000)

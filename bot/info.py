@@ -27,7 +27,10 @@ GAME_WORDS = {
     "모두": None,
     "둘다": None,
 }
-_MODEL_ID = re.compile(r"^[\w.:/@+-]{1,200}$")
+# Model ids and deployment names: ft:gpt-4o-mini:org:x:id, Qwen/Qwen2.5-0.5B-Instruct, llama3:8b. No "@" or "<":
+# an id is echoed in public listings, and nothing an admin types may ping a channel.
+_MODEL_ID = re.compile(r"^[A-Za-z0-9][\w.:/+-]{0,199}$")
+_WORD_EN = re.compile(r"^[A-Za-z][A-Za-z' -]{0,39}$")
 _HANGUL = re.compile(r"[\uac00-\ud7a3]")
 
 
@@ -279,7 +282,7 @@ class InfoCommands:
             raise UserError("core.word_bad_category", value=neutralise(args[3], 30), allowed=allowed)
         if difficulty not in ("1", "2", "3"):
             raise UserError("core.word_bad_difficulty", value=neutralise(difficulty, 30))
-        if not en.isascii() or not any(c.isalpha() for c in en) or len(en) > 40:
+        if not _WORD_EN.match(en):
             raise UserError("core.word_bad_en")
         if not _HANGUL.search(ko) or len(ko) > 20:
             raise UserError("core.word_bad_ko")

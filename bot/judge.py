@@ -19,7 +19,7 @@ from typing import Literal
 
 from bot.words import Word, WordBank
 
-Kind = Literal["exact", "phrase", "slip", "none"]
+Kind = Literal["exact", "phrase", "slip", "list", "none"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -681,6 +681,13 @@ def _read_guess(text: str) -> _Guess:
     return _Guess(tokens, clause_of, forms, core)
 
 
+# Words that offer a choice between two names ("cat or dog?", "고양이 아니면 개"): a hedge, not a guess.
+_ALTERNATIVES = frozenset({"or", "/", "vs", "versus", "아니면", "또는", "혹은", "아님"})
+# Words that only join names; a guess of two names and nothing else is a list of two.
+_JOINERS = frozenset({"and", "&", "+", "그리고", "하고", "랑", "및"})
+_OR_PARTICLES = ("이나", "나")  # 고양이나 개: "a cat or a dog"
+
+
 # --------------------------------------------------------------------------- the judge
 
 
@@ -737,6 +744,11 @@ class Judge:
             return Verdict(False, "none", None, "does not count: the guess is empty")
         maxspan = max(self._maxspan, max((n.tokens for n in names), default=1) + 1)
         matches = self._scan(read, word.id, by_key, maxspan)
+        others = self._other_words(read, matches)
+        if len(others) >= 2:
+            # Three or more different words named (or two besides a miss): a list of guesses, not a guess.
+            shown = ", ".join(read.text(m.start, m.end) for m in others[:4])
+            return Verdict(False, "list", None, f"does not count: a list of different words is not a guess ({shown})")
 
         rejected: list[str] = []
         best: _Match | None = None
@@ -749,6 +761,9 @@ class Judge:
                 continue
             if best is None or (self._is_exact(read, match) and not self._is_exact(read, best)):
                 best = match
+        if best is not None and others and self._hedges(read, best, others[0]):
+            between = read.text(min(best.start, others[0].start), max(best.end, others[0].end))
+            return Verdict(False, "list", None, f"does not count: '{between}' offers two different words")
         if best is not None:
             name = by_key[best.key]
             said = read.text(best.start, best.end)
@@ -788,6 +803,59 @@ class Judge:
         return list(ids)
 
     # ------------------------------------------------------------------ internals
+
+    @staticmethod
+    def _other_words(read: _Guess, matches: list[_Match]) -> list[_Match]:
+        """The spans naming words other than the secret, one per word, longest reading first.
+
+        A span inside a longer one is part of that one (pine apple → pineapple), a span that also
+        spells the secret (a shared name) is the secret's, and a lone Hangul syllable used as grammar
+        (새 차, 두 개, 할 수) names nothing.
+        """
+        taken: set[int] = set()
+        seen: set[str] = set()
+        found: list[_Match] = []
+        for match in sorted(matches, key=lambda m: (m.start - m.end, m.start)):
+            cells = set(range(match.start, match.end))
+            if cells & taken:
+                continue
+            taken |= cells
+            if match.is_secret or not match.others or seen.intersection(match.others):
+                continue
+            if len(match.key) == 1 and _is_syllable(match.key) and Judge._grammatical(read, match):
+                continue
+            seen.update(match.others)
+            found.append(match)
+        return sorted(found, key=lambda m: m.start)
+
+    @staticmethod
+    def _grammatical(read: _Guess, match: _Match) -> bool:
+        """A one-syllable word read as grammar, not a name: a counter after a number, a modifier, a bound noun."""
+        start, clause = match.start, read.clause_of[match.start]
+        prev, nxt = start - 1, match.end
+        if prev >= 0 and read.clause_of[prev] == clause and _numberish(read.tokens[prev]):
+            return True
+        if match.key in _MODIFIERS and nxt < len(read.tokens) and read.clause_of[nxt] == clause:
+            return True
+        return match.key in _BOUND_SYLLABLES and not (start == 0 and match.end >= read.core)
+
+    @staticmethod
+    def _hedges(read: _Guess, secret: _Match, other: _Match) -> bool:
+        """Two names offered as alternatives ("cat or dog", "고양이나 개", "cat, dog"): not a guess."""
+        first, second = sorted((secret, other), key=lambda m: m.start)
+        between = read.tokens[first.end : second.start]
+        if any(t in _ALTERNATIVES for t in between):
+            return True
+        last = read.tokens[first.end - 1]
+        if last.endswith(_OR_PARTICLES) and not first.key.endswith("나") and second.start == first.end:
+            return True
+        named = set(range(first.start, first.end)) | set(range(second.start, second.end))
+        rest = [
+            t
+            for i, t in enumerate(read.tokens[: read.core])
+            if i not in named and t not in _JOINERS and t not in _ALTERNATIVES and t not in _FILLERS
+        ]
+        return not rest  # nothing but the two names: a list of two
 
     def _secret_names(self, word: Word) -> tuple[_Name, ...]:
         known = self._bank.get(word.id)

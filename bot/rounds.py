@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -47,7 +48,10 @@ class ActiveRound:
     payload: dict[str, Any]
     word: Word | None = None
     item: DialectItem | None = None
-    last_guess: dict[str, float] = field(default_factory=dict)
+    # Each player's recent guess times, for the brute-force limit (a sliding window).
+    recent_guesses: dict[str, deque[float]] = field(default_factory=dict)
+    # Things a player has been told once this round: ("list", user), ("throttled", user, window start).
+    told: set[tuple[str, ...]] = field(default_factory=set)
     guessers: set[str] = field(default_factory=set)
     closed: bool = False
 

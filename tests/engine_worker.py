@@ -67,7 +67,7 @@ async def main() -> None:
         **where,
         draw_seconds=args.draw_seconds,
         dialect_seconds=args.dialect_seconds,
-        guess_cooldown=0,
+        guess_limit=0,
         locale="en",
     )
     db = await open_database(settings)

@@ -32,7 +32,7 @@ def test_defaults_without_anything() -> None:
         ("CATCHBOT_TIMEZONE", "Mars/Base", "unknown time zone"),
         ("CATCHBOT_PRICES", "{not json", "CATCHBOT_PRICES"),
         ("CATCHBOT_IMAGE_DETAIL", "ultra", "CATCHBOT_IMAGE_DETAIL"),
-        ("CATCHBOT_GUESS_COOLDOWN", "-1", "CATCHBOT_GUESS_COOLDOWN"),
+        ("CATCHBOT_GUESS_LIMIT", "-1", "CATCHBOT_GUESS_LIMIT"),
     ],
 )
 def test_bad_values_name_the_setting(monkeypatch: pytest.MonkeyPatch, name: str, value: str, expected: str) -> None:

@@ -50,7 +50,8 @@ async def test_config_locale_switches_the_space_and_the_console_at_once(tmp_path
 
 async def test_nothing_passes_in_silence(tmp_path: Path) -> None:
     picture = drawing_file(tmp_path)
-    script = f"/upload {picture}\n/\n/draw\nmy own word\n/as bob\nfirst guess\nsecond guess\n/upload nowhere.png\n"
+    guesses = "".join(f"guess {n}\n" for n in range(1, 10))  # the ninth within ten seconds is one too many
+    script = f"/upload {picture}\n/\n/draw\nmy own word\n/as bob\n{guesses}/upload nowhere.png\n"
     run = await console(script, cwd=tmp_path)
     lines = run.out.splitlines()
 
@@ -60,7 +61,8 @@ async def test_nothing_passes_in_silence(tmp_path: Path) -> None:
     assert "No drawing round is running here, so I did not look at that picture" in after(f"tess> /upload {picture}")
     assert after("tess> /") == "A command name must follow the /: type /help for the list."
     assert "you are drawing, so your messages are not guesses" in after("tess> my own word")
-    assert "guess not counted: wait 1 s between guesses" in after("bob> second guess")
+    assert after("bob> guess 8") == "bob> guess 9"  # eight guesses: wrong, and quiet
+    assert "Too many guesses: at most 8 guesses" in after("bob> guess 9")
     assert after("bob> /upload nowhere.png") == "Cannot read nowhere.png (no such file)."
 
 

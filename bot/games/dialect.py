@@ -12,7 +12,7 @@ from bot.dialect.scoring import points_for, score_answer
 from bot.errors import UserError
 from bot.events import ChatMessage, Command
 from bot.identity import AI_LABEL
-from bot.replies import Ack, Reply, ResultLine, RoundResult, RoundStarted, Say, Thinking
+from bot.replies import Ack, Quiet, Reply, ResultLine, RoundResult, RoundStarted, Say, Thinking
 from bot.rounds import AI_NAME, AI_USER, ActiveRound, Space
 from bot.safety import neutralise
 from bot.services import GameServices
@@ -100,7 +100,7 @@ class DialectGame:
         # chrF over a short sentence is cheap, but it is CPU work: keep it off the loop.
         score = await asyncio.to_thread(score_answer, answer.text, active.item.dialect, active.item.references)
         async with engine.locks.hold(active.key):
-            if engine.current(active):
+            if engine.current(active) and engine.clock() < active.ends_at:
                 active.payload["ai"] = {"text": answer.text, "score": score, "model": answer.model}
                 await engine.save_payload(active)
         await engine.deliver(active.key, engine.take_admin_notices(space.id))
@@ -115,6 +115,9 @@ class DialectGame:
         async with engine.locks.hold(origin.channel_key):
             if not engine.current(active):
                 return []
+            if engine.clock() >= active.ends_at:
+                # The deadline decides, not the timer: an answer after it is not kept.
+                return [Quiet(origin.user, engine.t(space, "dialect.after_time"))]
             # Each player's last answer counts.
             await engine.db.save_dialect_answer(active.id, origin.user, text, score, engine.clock())
         return [Ack(origin.user, engine.t(space, "dialect.noted"))]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections import deque
 from typing import TYPE_CHECKING
 
 from bot.errors import UserError
@@ -64,6 +65,7 @@ def length_of(word: Word, locale: str) -> tuple[int, int]:
 
 
 ACTIONS = ("secret", "hint", "skip")
+GUESS_MAX_CHARS = 300  # a guess names one thing; dialect answers are capped at 500
 # Declared types that may be a drawing; the bytes are checked again after download.
 _IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".gif", ".bmp")
 
@@ -227,6 +229,9 @@ class DrawingGame:
     # --- guesses --------------------------------------------------------
     async def guess(self, message: ChatMessage, space: Space) -> list[Reply]:
         engine, origin = self.services, message.origin
+        if len(message.text) > GUESS_MAX_CHARS:
+            # Before the lock and the judge: a pasted megabyte costs nothing and stalls no channel.
+            return [Quiet(origin.user, engine.t(space, "draw.guess_too_long", limit=GUESS_MAX_CHARS))]
         async with engine.locks.hold(origin.channel_key):
             active = engine.rounds.get(origin.channel_key)
             if active is None or active.game != "drawing" or active.closed:
@@ -235,21 +240,42 @@ class DrawingGame:
                 # The drawer knows the word: never a guess (chat platforms stay quiet, the console says why).
                 return [Quiet(origin.user, engine.t(space, "draw.drawer_chat"))]
             now = engine.clock()
-            last = active.last_guess.get(origin.user)
-            if last is not None and now - last < self.settings.guess_cooldown:
-                cooldown = self.settings.guess_cooldown
-                wait = f"{cooldown - (now - last):.1f}"
-                text = engine.t(space, "draw.too_fast", seconds=wait, cooldown=f"{cooldown:g}")
-                return [Quiet(origin.user, text)]
-            active.last_guess[origin.user] = now
+            if now >= active.ends_at:
+                # The deadline decides, not the timer: after it nothing scores, whenever the tick runs.
+                return [Quiet(origin.user, engine.t(space, "draw.after_time"))]
+            if throttled := self._throttle(active, origin.user, now, space):
+                return throttled
             if origin.user not in active.guessers:
                 active.guessers.add(origin.user)
                 await engine.db.add_participant(active.id, origin.user, "guesser")
             _bank, judge = await engine.bank(space.id)
             assert active.word is not None
-            if not judge.judge(active.word, message.text).correct:
+            verdict = judge.judge(active.word, message.text)
+            if verdict.kind == "list" and ("list", origin.user) not in active.told:
+                active.told.add(("list", origin.user))
+                return [Whisper(origin.user, engine.t(space, "draw.list_guess"))]
+            if not verdict.correct:
                 return []  # wrong guesses stay quiet
             return await self._win(active, space, origin.user, origin.display_name, message.text, by_ai=False)
+
+    def _throttle(self, active: ActiveRound, user: str, now: float, space: Space) -> list[Reply]:
+        """Brute force is many guesses in a short window; past the limit guesses are ignored until the
+        window has room again, and the player is told so once per window (never a silent drop)."""
+        limit, window = self.settings.guess_limit, self.settings.guess_window
+        if not limit:
+            return []
+        times = active.recent_guesses.setdefault(user, deque())
+        while times and times[0] <= now - window:
+            times.popleft()
+        if len(times) < limit:
+            times.append(now)
+            return []
+        wait = times[0] + window - now
+        told = ("throttled", user, f"{times[0]:.3f}")
+        if told in active.told:
+            return [Quiet(user, self.services.t(space, "draw.throttled", seconds=f"{wait:.0f}", count=limit))]
+        active.told.add(told)
+        return [Whisper(user, self.services.t(space, "draw.throttled", seconds=f"{wait:.0f}", count=limit))]
 
     def speed_points(self, active: ActiveRound, now: float) -> int:
         low, high = (
@@ -264,6 +290,8 @@ class DrawingGame:
     ) -> list[Reply]:
         engine = self.services
         now = engine.clock()
+        if now >= active.ends_at:
+            return []  # too late, whoever answered: the time-out closes the round
         points = self.speed_points(active, now)
         drawer_points = self.settings.drawer_points
         if by_ai:
