@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import os
+import re
+import struct
 import subprocess
 import sys
+import zlib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -197,3 +204,83 @@ async def test_a_spaces_own_words_cannot_carry_a_mention(engine: Engine) -> None
         assert "Latin letters" in replies[0].text, bad
     listing = await engine.handle(command("word", "list"))
     assert all("@everyone" not in r.text for r in listing)
+
+
+# --- hostile files through the command line ---------------------------------------------------------------
+
+
+def _cli(*args: str, cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, cwd=cwd, timeout=timeout
+    )
+
+
+def _png_header(width: int, height: int) -> bytes:
+    """A PNG whose header claims a size, with almost no pixel data (enough for Pillow to read the size)."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+    return b"\x89PNG\r\n\x1a\n" + header + chunk(b"IDAT", zlib.compress(b"\0")) + chunk(b"IEND", b"")
+
+
+def _example(text: str) -> str:
+    return json.dumps({"messages": [{"role": "user", "content": text}, {"role": "assistant", "content": "ok"}]})
+
+
+def _image_example(data: bytes) -> str:
+    url = "data:image/png;base64," + base64.b64encode(data).decode()
+    content = [{"type": "image_url", "image_url": {"url": url}}]
+    return json.dumps({"messages": [{"role": "user", "content": content}, {"role": "assistant", "content": "a cat"}]})
+
+
+def test_dataset_check_reports_hostile_lines_instead_of_crashing(tmp_path: Path) -> None:
+    lines = [_example(f"fine {n}") for n in range(12)]
+    lines.append('{"messages": ' + "[" * 100_000 + "]" * 100_000 + "}")  # line 13: nested 100,000 deep
+    lines.append(json.dumps({"messages": [{"role": ["user"], "content": "x"}, {"role": "assistant", "content": "y"}]}))
+    lines.append('{"messages": [{"role": "user", "content": "x"}], "n": ' + "9" * 5_000 + "}")  # line 15
+    lines.append(_image_example(_png_header(30_000, 30_000)))  # line 16: a decompression bomb's header
+    lines.append(_image_example(_png_header(10_000, 10_000)))  # line 17: 100 MP
+    lines.append(_example("a" * (21 * 1024 * 1024)))  # line 18: one line over 20 MB
+    path = tmp_path / "hostile.jsonl"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    done = _cli("dataset", "check", str(path), cwd=tmp_path)
+    assert done.returncode == 1, done.stderr  # not usable, and said so
+    assert "Traceback" not in done.stderr and "DecompressionBomb" not in done.stderr, done.stderr
+    report = done.stdout
+    for number in range(13, 19):
+        assert re.search(rf"\bline {number}\b", report), f"line {number} is not reported:\n{report}"
+    assert "nested too deeply" in report and "too long to read" in report and "over 50 MP" in report
+    assert "more pixels than can be opened safely" in report
+    assert "is not read" in report
+
+
+def test_label_files_that_hang_or_never_end_are_skipped_one_by_one(tmp_path: Path) -> None:
+    folder = tmp_path / "labels"
+    folder.mkdir()
+    doc = {
+        "id": "DZGS20000001",
+        "metadata": {"title": "방언 발화 자료", "category": "일상 대화"},
+        "speaker": [{"id": "1", "birthplace": "경상남도", "principal_residence": "경상남도"}],
+        "utterance": [
+            {"id": "u", "form": "니 밥 뭇나?", "standard_form": "너 밥 먹었니?", "dialect_form": "니 밥 뭇나?"},
+        ],
+    }
+    (folder / "a_good.json").write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    big = json.dumps(doc, ensure_ascii=False).replace('"id": "u"', '"id": ' + "7" * 5_000)
+    (folder / "b_big_number.json").write_text(big, encoding="utf-8")
+    os.symlink("/dev/zero", folder / "c_zero.json")
+    os.mkfifo(folder / "d_fifo.json")
+    out = tmp_path / "dialect.jsonl"
+    done = _cli("dataset", "dialect", str(folder), "--out", str(out), cwd=tmp_path, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    said = done.stdout + done.stderr
+    assert "c_zero.json: not a regular file" in said and "d_fifo.json: not a regular file" in said
+    assert "b_big_number.json: invalid JSON" in said
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 1  # the good file's pair was still written
+    loaded = _cli(
+        "bank", "import-dialect", str(folder), "--region", "gyeongsang", "--db", str(tmp_path / "b.db"), cwd=tmp_path
+    )
+    assert loaded.returncode == 0 and "Loaded 1 sentence into the bank" in loaded.stdout, loaded.stderr

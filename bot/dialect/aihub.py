@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import stat
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -279,22 +280,30 @@ def _read_senior(doc: dict[str, Any], source: Source, out: _FilePairs) -> None:
 
 def _load(path: Path) -> Any:
     try:
-        size = path.stat().st_size
+        st = path.stat()  # through a symlink: what would be read
     except FileNotFoundError:
         raise AIHubFormatError("not found") from None
     except OSError as exc:
         raise AIHubFormatError(f"unreadable ({type(exc).__name__})") from None
-    if size > MAX_FILE_BYTES:
+    if not stat.S_ISREG(st.st_mode):
+        # A FIFO would hang the import, a device (/dev/zero) never end: only regular files are read.
+        raise AIHubFormatError("not a regular file")
+    if st.st_size > MAX_FILE_BYTES:
         raise AIHubFormatError("too large")
     try:
-        with path.open(encoding="utf-8-sig") as fh:
-            return json.load(fh)
-    except UnicodeDecodeError:
-        raise AIHubFormatError("not UTF-8") from None
-    except (json.JSONDecodeError, RecursionError):
-        raise AIHubFormatError("invalid JSON") from None
+        with path.open("rb") as fh:
+            data = fh.read(MAX_FILE_BYTES + 1)  # the file may have grown since stat()
     except OSError as exc:
         raise AIHubFormatError(f"unreadable ({type(exc).__name__})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise AIHubFormatError("too large")
+    try:
+        return json.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise AIHubFormatError("not UTF-8") from None
+    except (ValueError, RecursionError):
+        # Broken JSON, nesting too deep, or a number too long for Python to read (over 4,300 digits).
+        raise AIHubFormatError("invalid JSON") from None
 
 
 def read_file_pairs(path: Path, source: Source = "dialect") -> tuple[list[DialectPair], dict[str, int]]:

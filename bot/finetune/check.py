@@ -14,6 +14,7 @@ import io
 import json
 import re
 import statistics
+import warnings
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +25,9 @@ from bot.finetune import tokens as tk
 
 MAX_IMAGES_PER_EXAMPLE = 10
 MAX_IMAGE_BYTES = 10 * 1024 * 1024  # providers' per-image limit for training files
+MAX_IMAGE_PIXELS = 50_000_000  # larger pictures only cost tokens and memory; the bot's own limit too
+# A longer line is refused unread: parsing it would take many times its size in memory.
+MAX_LINE_BYTES = 20 * 1024 * 1024
 MIN_EXAMPLES = 10
 # Remote images cannot be measured offline; count them as a square of this side.
 REMOTE_IMAGE_SIDE = 512
@@ -127,11 +131,15 @@ def _text_tokens(value: Any) -> int:
 
 
 def _image_size(data: bytes) -> tuple[int, int] | None:
+    """Width and height from the image's header (nothing is decoded); None when Pillow cannot read it."""
     from PIL import Image, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as im:
-            return im.size
+        with warnings.catch_warnings():
+            # Pillow warns on stderr about a big header; the caller judges the size against its own limit.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as im:
+                return im.size
     except (UnidentifiedImageError, OSError, ValueError):
         return None
 
@@ -197,7 +205,7 @@ class _ExampleChecker:
         role = message.get("role")
         if role is None:
             self.problem("missing_role", where)
-        elif role not in ALLOWED_ROLES:
+        elif not isinstance(role, str) or role not in ALLOWED_ROLES:
             self.problem("unknown_role", f"{where}: {role!r}")
         is_assistant = role == "assistant"
         if "weight" in message and (message["weight"] not in (0, 1) or not is_assistant):
@@ -292,9 +300,20 @@ class _ExampleChecker:
         if actual != mime:
             self.problem("bad_image_type", f"{where}: declared {mime}, bytes are {actual}")
             return 0
-        size = _image_size(data)
+        from PIL import Image
+
+        try:
+            size = _image_size(data)
+        except Image.DecompressionBombError:
+            self.problem("image_too_large", f"{where}: its header claims more pixels than can be opened safely")
+            return 0
         if size is None:
             self.problem("bad_image_type", f"{where}: {mime} that cannot be decoded")
+            return 0
+        if size[0] * size[1] > MAX_IMAGE_PIXELS:
+            self.problem(
+                "image_too_large", f"{where}: {size[0]}×{size[1]} pixels, over {MAX_IMAGE_PIXELS // 1_000_000} MP"
+            )
             return 0
         return self._image_tokens(size[0], size[1], detail, exact=True)
 
@@ -311,9 +330,18 @@ class _ExampleChecker:
 # --- whole file -------------------------------------------------------------
 
 
-def iter_lines(path: Path) -> Iterable[tuple[int, bytes]]:
+def iter_lines(path: Path) -> Iterable[tuple[int, bytes | None]]:
+    """The file's lines; ``None`` for a line over :data:`MAX_LINE_BYTES`, which is skipped unread."""
     with path.open("rb") as fh:
-        yield from enumerate(fh, start=1)
+        number = 0
+        while line := fh.readline(MAX_LINE_BYTES + 1):
+            number += 1
+            if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+                while (rest := fh.readline(1024 * 1024)) and not rest.endswith(b"\n"):
+                    pass
+                yield number, None
+                continue
+            yield number, line
 
 
 def check_file(
@@ -331,6 +359,9 @@ def check_file(
     limit, _ = tk.context_limit(base_model)
     for number, raw in iter_lines(path):
         report.lines = number
+        if raw is None:
+            report.add(number, "not_json", f"a line over {MAX_LINE_BYTES // (1024 * 1024)} MB is not read")
+            continue
         try:
             line = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -346,6 +377,12 @@ def check_file(
             obj = json.loads(line)
         except json.JSONDecodeError as exc:
             report.add(number, "not_json", exc.msg)
+            continue
+        except RecursionError:
+            report.add(number, "not_json", "nested too deeply")
+            continue
+        except ValueError:
+            report.add(number, "not_json", "a number too long to read")
             continue
         checker = _ExampleChecker(report, number, image_detail)
         checker.run(obj)
