@@ -505,3 +505,59 @@ def test_bad_token_arguments() -> None:
         image_tokens("gpt-4o", 0, 10, "low")
     with pytest.raises(ValueError):
         image_tokens("gpt-4o", 10, 10, "ultra")
+
+
+# --- memory: every accepted picture under a fixed peak, parallel decodes under a fixed budget ------------
+
+_PEAK_PROBE = """
+import resource, sys, threading
+from pathlib import Path
+from bot.ai import images
+datas = [Path(p).read_bytes() for p in sys.argv[1:]]
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+failed = []
+def one(data):
+    try:
+        images.normalise_image(data)
+    except Exception as exc:
+        failed.append(repr(exc))
+threads = [threading.Thread(target=one, args=(d,)) for d in datas]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+print((resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base) // 1024, failed)
+"""
+
+
+def _peak_mb(*paths: Path) -> int:
+    """The growth of a fresh process's peak memory (MB) while it normalises these files at once."""
+    done = subprocess.run(
+        [sys.executable, "-c", _PEAK_PROBE, *map(str, paths)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    grown, failed = done.stdout.split(" ", 1)
+    assert failed.strip() == "[]", failed
+    return int(grown)
+
+
+def test_a_small_webp_that_declares_50_megapixels_is_refused_from_its_header() -> None:
+    out = io.BytesIO()
+    Image.new("RGB", (7072, 7072), (255, 255, 255)).save(out, "WEBP", quality=1, method=0)
+    assert len(out.getvalue()) < 200_000  # a few hundred KB that would decode to ~830 MB
+    with pytest.raises(RefusedImage) as refused:
+        normalise_image(out.getvalue())
+    assert refused.value.key == "images.too_many_pixels"
+
+
+def test_accepted_pictures_stay_under_the_peak_and_a_burst_under_the_budget(tmp_path: Path) -> None:
+    from bot.ai.images import DECODE_BUDGET, PEAK_BYTES
+
+    webp, png = tmp_path / "big.webp", tmp_path / "big.png"
+    Image.new("RGB", (4096, 4000), (200, 30, 30)).save(webp, "WEBP", quality=50)  # 16.4 MP: accepted
+    Image.new("RGB", (7000, 7000), (200, 30, 30)).save(png, "PNG")  # 49 MP: accepted
+    limit = PEAK_BYTES // (1024 * 1024) + 20  # what the pipeline promises, plus the decoder libraries' own
+    assert _peak_mb(webp) < limit
+    assert _peak_mb(png) < limit
+    burst = _peak_mb(webp, webp, webp, webp)  # four uploads at once wait for room in the budget
+    assert burst < DECODE_BUDGET // (1024 * 1024) + 40

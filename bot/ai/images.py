@@ -37,6 +37,7 @@ DEFAULT_MAX_PIXELS = 50_000_000
 # A 20:1 strip is a plausible doodle; 1000x10 is not a picture of anything.
 MAX_ASPECT = 50
 JPEG_QUALITY = 85
+_FLAT_COLOURS = 256  # at most this many colours: a flat drawing, kept exact as PNG
 
 ACCEPTED = ("PNG", "JPEG", "WEBP", "GIF", "BMP")
 # Formats Pillow may report for content we sniffed as the key: phone JPEGs carrying a
@@ -67,13 +68,41 @@ _DECODE_ERRORS: tuple[type[BaseException], ...] = (
 # warnings.catch_warnings() swaps process-wide state and is not thread-safe; uploads
 # are opened from worker threads, so header parsing (microseconds) is serialised.
 _OPEN_LOCK = threading.Lock()
-# Decoding a 50-megapixel PNG can take ~250 MB; bound how many run at once so a burst
-# of uploads cannot multiply that. Worker threads wait here, never the event loop.
-_DECODE_SLOTS = threading.BoundedSemaphore(2)
+# What decoding one pixel costs at the peak, by format (measured with Pillow 11-12: a 7,000 x 7,000
+# PNG peaks at ~272 MB, a 50-megapixel WebP at ~830 MB, libwebp holding its own copy; a progressive
+# JPEG keeps every DCT coefficient until the end). Pictures whose decode would pass PEAK_BYTES
+# are refused from their header, so no accepted upload costs more than that.
+_BYTES_PER_PIXEL = {"PNG": 5.5, "JPEG": 6.0, "WEBP": 17.0, "GIF": 5.0, "BMP": 5.0}
+PEAK_BYTES = 280 * 1024 * 1024
+# Decodes running at once share this many bytes; worker threads wait for room, never the event loop.
+DECODE_BUDGET = 2 * PEAK_BYTES
 
-# Pictures above this many pixels are reduced in bands of about _BAND_PIXELS.
+
+class _Budget:
+    """Bytes of decoding in flight across threads: a burst of uploads waits instead of adding up."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.used = 0
+        self._cond = threading.Condition()
+
+    def take(self, cost: int) -> None:
+        cost = min(cost, self.total)
+        with self._cond:
+            self._cond.wait_for(lambda: self.used + cost <= self.total)
+            self.used += cost
+
+    def give(self, cost: int) -> None:
+        with self._cond:
+            self.used -= min(cost, self.total)
+            self._cond.notify_all()
+
+
+_BUDGET = _Budget(DECODE_BUDGET)
+
+# Pictures above this many pixels are reduced in bands of _BAND_ROWS rows.
 _BANDED_ABOVE = 4_000_000
-_BAND_PIXELS = 2_000_000
+_BAND_ROWS = 64
 
 # EXIF orientation -> the transpose that shows the picture upright (the table
 # ImageOps.exif_transpose uses).
@@ -215,27 +244,62 @@ def _resizable(img: Image.Image) -> Image.Image:
 def _shrink(img: Image.Image, max_side: int) -> Image.Image:
     """``img`` (decoded) downscaled to fit ``max_side``, in a mode :func:`_to_rgb` takes.
 
-    Big images are box-reduced band by band: converting a whole 50-megapixel palette or
-    RGBA picture (and premultiplying its alpha for resampling) would need two or three
-    more full-size copies next to the decoded one; bands need a few megabytes.
+    First a whole-factor box reduction (one pass in C; for transparent pictures Pillow averages
+    premultiplied colours, so strokes get no dark fringe), then a last resize to the exact size.
+    Palette and other odd modes of big pictures are reduced band by band: converting a whole
+    50-megapixel palette picture would need two or three more full-size copies; bands need a few MB.
     """
     target = _target_size(img.size, max_side)
-    # Keep at least twice the target for the final Lanczos pass.
-    factor = min(img.width // (2 * target[0]), img.height // (2 * target[1]))
-    if factor < 2 or img.width * img.height <= _BANDED_ABOVE:
+    factor = min(img.width // target[0], img.height // target[1])
+    if factor < 2:
         work = _resizable(img)
-        # thumbnail() itself reduces by a whole factor first, then Lanczos over the last 2x+.
-        work.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=2.0)
+    elif img.mode in ("RGBA", "LA") and "transparency" not in img.info:
+        work = _reduce_drawn_part(img, factor)
+    elif _resizable(img) is img:  # RGB, L, CMYK: reduce as it is
+        work = img.reduce(factor)
+    elif img.width * img.height <= _BANDED_ABOVE:
+        work = _resizable(img).reduce(factor)
+    else:
+        work = _banded_reduce(img, factor)
+    if work.size == target:
         return work
-    rows = max(factor, _BAND_PIXELS // img.width // factor * factor)  # whole reduce blocks
+    # Box averaging is exact for big steps and the cheapest; Lanczos keeps small steps sharp.
+    ratio = work.width / target[0]
+    return work.resize(target, Image.Resampling.BOX if ratio >= 1.5 else Image.Resampling.LANCZOS)
+
+
+def _reduce_drawn_part(img: Image.Image, factor: int) -> Image.Image:
+    """Reduce a transparent picture where something is drawn; the rest stays transparent.
+
+    Averaging transparent pixels needs premultiplied colours (a conversion Pillow makes inside
+    ``reduce``); a canvas export is mostly empty, and outside the box of its visible pixels
+    (``getbbox`` reads the alpha channel) every pixel is fully transparent already.
+    """
+    drawn = img.getbbox()
+    if drawn is None:
+        return Image.new(img.mode, (-(-img.width // factor), -(-img.height // factor)))
+    return _banded_reduce(img, factor, drawn)
+
+
+def _banded_reduce(img: Image.Image, factor: int, region: tuple[int, int, int, int] | None = None) -> Image.Image:
+    """Box-reduce ``region`` of ``img`` (all of it by default) band by band into a reduced copy of the whole.
+
+    Bands of a few dozen rows stay in the processor's cache through the crop, the mode conversion
+    and the averaging (about twice as fast as one pass over a big picture), and never need a
+    full-size converted copy beside the decoded one.
+    """
+    left, top, right, bottom = region or (0, 0, img.width, img.height)
+    left, top = left // factor * factor, top // factor * factor
+    right = min(img.width, -(-right // factor) * factor)
+    bottom = min(img.height, -(-bottom // factor) * factor)
+    rows = max(factor, _BAND_ROWS // factor * factor)
     reduced: Image.Image | None = None
-    for top in range(0, img.height, rows):
-        band = _resizable(img.crop((0, top, img.width, min(img.height, top + rows)))).reduce(factor)
+    for y in range(top, bottom, rows):
+        band = _resizable(img.crop((left, y, right, min(bottom, y + rows)))).reduce(factor)
         if reduced is None:
             reduced = Image.new(band.mode, (-(-img.width // factor), -(-img.height // factor)))
-        reduced.paste(band, (0, top // factor))
+        reduced.paste(band, (left // factor, y // factor))
     assert reduced is not None
-    reduced.thumbnail((max_side, max_side), Image.Resampling.LANCZOS, reducing_gap=None)
     return reduced
 
 
@@ -251,24 +315,15 @@ def _to_rgb(img: Image.Image) -> Image.Image:
     return Image.frombytes("RGB", rgb.size, rgb.tobytes())
 
 
-def _encode(img: Image.Image) -> tuple[bytes, Literal["image/jpeg", "image/png"]]:
-    """The smaller of PNG (optimised) and JPEG: line drawings are usually smaller (and
-    exact) as PNG, photos much smaller as JPEG."""
-    jpeg = io.BytesIO()
-    img.save(jpeg, "JPEG", quality=JPEG_QUALITY, optimize=True)
-    # A fast PNG (zlib level 1, ~5 ms) is a size probe: the optimised one is at most
-    # ~3x smaller, so when the probe is far bigger than the JPEG the ~100 ms a photo's
-    # optimised PNG would cost is not spent.
-    png = io.BytesIO()
-    img.save(png, "PNG", compress_level=1)
-    if png.tell() <= 3 * jpeg.tell():
-        optimized = io.BytesIO()
-        img.save(optimized, "PNG", optimize=True)
-        if optimized.tell() < png.tell():
-            png = optimized
-    if png.tell() <= jpeg.tell():
-        return png.getvalue(), "image/png"
-    return jpeg.getvalue(), "image/jpeg"
+def _encode(img: Image.Image, *, photo: bool) -> tuple[bytes, Literal["image/jpeg", "image/png"]]:
+    """One encoding, chosen before any is made: a drawing of a few flat colours as PNG (exact and
+    small), anything photo-like (a JPEG upload, or more than 256 colours) as JPEG."""
+    out = io.BytesIO()
+    if not photo and img.getcolors(_FLAT_COLOURS) is not None:
+        img.save(out, "PNG", optimize=True)  # a few flat colours: small and quick to optimise
+        return out.getvalue(), "image/png"
+    img.save(out, "JPEG", quality=JPEG_QUALITY, optimize=True)
+    return out.getvalue(), "image/jpeg"
 
 
 def normalise_image(
@@ -295,19 +350,23 @@ def normalise_image(
         if kind is not None:
             raise RefusedImage("images.unsupported", kind=kind)
         raise RefusedImage("images.not_image")
-    # Never above Pillow's own bomb threshold: past it, Image.open would warn/raise.
-    pixel_limit = min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels)
-
-    with _DECODE_SLOTS:
-        img = _open(data, fmt, pixel_limit)
+    # Never above Pillow's own bomb threshold (past it, Image.open would warn/raise), and never a
+    # picture whose decode alone would pass PEAK_BYTES.
+    pixel_limit = min(max_pixels, Image.MAX_IMAGE_PIXELS or max_pixels, int(PEAK_BYTES / _BYTES_PER_PIXEL[fmt]))
+    img = _open(data, fmt, pixel_limit)
+    try:
+        _check_size(img, pixel_limit)
+        cost = int(img.width * img.height * _BYTES_PER_PIXEL[fmt])
+        _BUDGET.take(cost)
         try:
-            return _normalise_open(img, max_side, pixel_limit)
+            return _normalise_open(img, max_side)
         finally:
-            img.close()
+            _BUDGET.give(cost)
+    finally:
+        img.close()
 
 
-def _normalise_open(img: Image.Image, max_side: int, pixel_limit: int) -> NormalisedImage:
-    _check_size(img, pixel_limit)
+def _normalise_open(img: Image.Image, max_side: int) -> NormalisedImage:
     source_format = "JPEG" if img.format == "MPO" else str(img.format)
     stored_size = img.size
     target = _target_size(stored_size, max_side)
@@ -330,7 +389,7 @@ def _normalise_open(img: Image.Image, max_side: int, pixel_limit: int) -> Normal
         work = work.transpose(_EXIF_TRANSPOSE[orientation])
     source_width, source_height = _oriented(stored_size, orientation)
     rgb = _to_rgb(work)
-    blob, mime = _encode(rgb)
+    blob, mime = _encode(rgb, photo=source_format == "JPEG")
     return NormalisedImage(
         data=blob,
         mime=mime,
