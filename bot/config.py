@@ -125,6 +125,8 @@ class Settings(BaseSettings):
     dialect_max_tokens: int = Field(200, ge=1, le=4096)
     model_timeout: float = Field(20.0, gt=0, le=600)
     model_retries: int = Field(3, ge=0, le=10)
+    # Connections to the model server kept open at once (one per AI call in flight).
+    model_connections: int = Field(1000, ge=1, le=100_000)
     # OpenAI's newer models take max_completion_tokens; many local servers only max_tokens.
     max_tokens_param: Literal["auto", "max_tokens", "max_completion_tokens"] = "auto"
 

@@ -221,10 +221,11 @@ class Engine:
         """Keep display names for boards; written only when a name is new or changed."""
         key = (origin.space, origin.user)
         if self._names.get(key) != origin.display_name:
-            await self.services.db.upsert_player(origin.space, origin.user, origin.display_name)
             if len(self._names) > 100_000:
                 self._names.clear()
+            # Noted before the write: a burst of events from one player writes the name once.
             self._names[key] = origin.display_name
+            await self.services.db.upsert_player(origin.space, origin.user, origin.display_name)
 
     async def _command(self, command: Command, space: Space) -> list[Reply]:
         spec = lookup(command.name)

@@ -80,6 +80,8 @@ class GameServices:
         self._values: dict[str, dict[str, str]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._notices: list[tuple[str, str]] = []
+        # Per space: (start of its day, budget left?), dropped whenever this process spends some of it.
+        self._budget: dict[str, tuple[float, bool]] = {}
         # Names this process in the database (heartbeats, timer claims, the rounds it holds).
         self.process_id = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
 
@@ -259,6 +261,8 @@ class GameServices:
             payload=payload,
             started_at=now,
             ends_at=now + seconds,
+            holder=self.process_id,
+            timers=[(kind, now + after) for kind, after in timers.items()],
         )
         active = ActiveRound(
             id=round_id,
@@ -275,9 +279,6 @@ class GameServices:
             item=item,
         )
         self.rounds[active.key] = active
-        await self.db.hold_round(round_id, self.process_id)
-        for kind, after in timers.items():
-            await self.db.ensure_timer(round_id, kind, now + after)
         return active
 
     def current(self, active: ActiveRound) -> bool:
@@ -347,13 +348,22 @@ class GameServices:
         return self.gateway is not None and self.gateway.enabled
 
     async def ai_budget_left(self, space: Space) -> bool:
+        """Is the space's daily AI budget unspent? Read once and kept until this process makes a call."""
         start, end = day_bounds(self.clock(), space.zone)
+        cached = self._budget.get(space.id)
+        if cached is not None and cached[0] == start:
+            return cached[1]
         used = await self.db.usage_summary(space.id, start, end)
-        return used.calls < self.settings.daily_call_budget and used.cost_usd < self.settings.daily_cost_budget
+        left = used.calls < self.settings.daily_call_budget and used.cost_usd < self.settings.daily_cost_budget
+        if len(self._budget) > 50_000:
+            self._budget.clear()
+        self._budget[space.id] = (start, left)
+        return left
 
     async def after_model_call(self, space: Space, game: str, answer: ModelAnswer) -> None:
         """Count the call and, once per space and model, tell admins a model was retired."""
         await self.db.record_usage(space.id, game, answer, at=self.clock())
+        self._budget.pop(space.id, None)  # the next check reads what this call spent
         if answer.retired_model:
             key = f"notified.retired.{answer.retired_model}"
             if await self.db.get_setting(space.id, key) is None:

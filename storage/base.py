@@ -115,15 +115,21 @@ class SqlStorage:
         payload: dict[str, Any],
         started_at: float,
         ends_at: float,
+        holder: str | None = None,
+        timers: Iterable[tuple[str, float]] = (),
     ) -> int:
+        """Record an open round, its holder process and its timers (kind, due) in one transaction."""
         try:
             async with self._tx() as tx:
                 row = await tx.fetchone(
                     "INSERT INTO rounds (space, channel, game, status, starter, secret, locale, payload, "
-                    "started_at, ends_at) VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, ?) RETURNING id",
-                    (space, channel, game, starter, secret, locale, json.dumps(payload), started_at, ends_at),
+                    "started_at, ends_at, holder) VALUES (?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                    (space, channel, game, starter, secret, locale, json.dumps(payload), started_at, ends_at, holder),
                 )
                 round_id = int(row[0])
+                due = [(round_id, kind, float(at)) for kind, at in timers]
+                if due:
+                    await tx.executemany("INSERT INTO timers (round_id, kind, due_at) VALUES (?, ?, ?)", due)
                 if game == "drawing":
                     await tx.execute(
                         "INSERT INTO participants (round_id, user_id, role) VALUES (?, ?, 'drawer')",

@@ -196,6 +196,13 @@ class Database(SqlStorage):
         async with self.transaction() as conn:
             yield _SqliteTx(conn)
 
+    async def _execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """One statement: its own transaction in autocommit mode, so one trip to the database thread,
+        under the write lock so that it never lands inside another coroutine's open transaction."""
+        async with self._write:
+            cur = await self._conn.execute(sql, params)
+            return cur.rowcount
+
     async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
         return list(await self._conn.execute_fetchall(sql, params))
 

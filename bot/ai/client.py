@@ -21,11 +21,39 @@ LOCAL_KEY = "not-needed"
 TokensParam = Literal["max_tokens", "max_completion_tokens"]
 
 
+def connection_refused(exc: BaseException) -> bool:
+    """Did the connection fail to open (refused, unreachable host), whatever the HTTP layer called it?
+
+    The aiohttp transport reports a refused connection as a connect *time-out*; its cause says what happened.
+    """
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, ConnectionError) or type(seen).__name__ == "ClientConnectorError":
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def _is_openai_proper(base_url: str | None) -> bool:
     if not base_url:
         return True
     host = (urlsplit(base_url).hostname or "").lower()
     return host == "api.openai.com" or host.endswith(".api.openai.com")
+
+
+def _http_client(settings: Settings) -> openai.DefaultAioHttpClient:
+    """The client's HTTP layer: aiohttp, with a connection pool sized for every channel calling at once.
+
+    httpx's own pool re-scans every connection for each request it places, which costs more CPU than
+    the requests themselves once hundreds are in flight; aiohttp's connector does not.
+    """
+    from openai._constants import DEFAULT_CONNECTION_LIMITS
+
+    size = settings.model_connections
+    limits = type(DEFAULT_CONNECTION_LIMITS)(max_connections=size, max_keepalive_connections=size)
+    return openai.DefaultAioHttpClient(limits=limits, timeout=settings.model_timeout)
 
 
 def make_client(settings: Settings) -> openai.AsyncOpenAI | None:
@@ -45,6 +73,7 @@ def make_client(settings: Settings) -> openai.AsyncOpenAI | None:
                 api_version=settings.azure_api_version,
                 timeout=settings.model_timeout,
                 max_retries=0,
+                http_client=_http_client(settings),
             )
         except openai.OpenAIError as exc:
             raise ConfigError(f"Setting AZURE_OPENAI_ENDPOINT is unusable: {exc}") from None
@@ -60,6 +89,7 @@ def make_client(settings: Settings) -> openai.AsyncOpenAI | None:
             base_url=settings.openai_base_url,
             timeout=settings.model_timeout,
             max_retries=0,
+            http_client=_http_client(settings),
         )
     except openai.OpenAIError as exc:
         raise ConfigError(f"Setting OPENAI_BASE_URL is unusable: {exc}") from None

@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import io
 import logging
+import os
 import struct
 import threading
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -99,6 +102,8 @@ class _Budget:
 
 
 _BUDGET = _Budget(DECODE_BUDGET)
+# One thread a core: image work is CPU-bound (Pillow releases the GIL while it decodes).
+_IMAGE_POOL = ThreadPoolExecutor(max_workers=max(1, min(4, os.cpu_count() or 1)), thread_name_prefix="catchbot-image")
 
 # Pictures above this many pixels are reduced in bands of _BAND_ROWS rows.
 _BANDED_ABOVE = 4_000_000
@@ -408,5 +413,10 @@ async def normalise_upload(
     max_bytes: int = DEFAULT_MAX_BYTES,
     max_pixels: int = DEFAULT_MAX_PIXELS,
 ) -> NormalisedImage:
-    """:func:`normalise_image` in a worker thread, so the event loop keeps running."""
-    return await asyncio.to_thread(normalise_image, data, max_side=max_side, max_bytes=max_bytes, max_pixels=max_pixels)
+    """:func:`normalise_image` in the image pool's threads, so the event loop keeps running.
+
+    Image work has a pool of its own: a burst of uploads queues there and never delays what runs in
+    the default executor (answer scoring, the database's helpers) or the network.
+    """
+    work = functools.partial(normalise_image, data, max_side=max_side, max_bytes=max_bytes, max_pixels=max_pixels)
+    return await asyncio.get_running_loop().run_in_executor(_IMAGE_POOL, work)

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import openai
 
-from bot.ai.client import TokensParam, max_tokens_param
+from bot.ai.client import TokensParam, connection_refused, max_tokens_param
 from bot.ai.costs import cost_usd, price_for
 from bot.ai.image_tokens import image_tokens
 from bot.config import Game, ModelSettings, Settings
@@ -410,7 +410,11 @@ class ModelGateway:
                     raise AIUnavailable("failed", game=game, model=model, detail=_error_detail(exc)) from exc
                 last: BaseException = exc
             except openai.APIConnectionError as exc:  # time-outs included
-                key = "timeout" if isinstance(exc, openai.APITimeoutError) else "connection"
+                key = (
+                    "timeout"
+                    if isinstance(exc, openai.APITimeoutError) and not connection_refused(exc)
+                    else "connection"
+                )
                 self.stats.by_status[key] = self.stats.by_status.get(key, 0) + 1
                 last = exc
             except TimeoutError as exc:

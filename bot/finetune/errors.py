@@ -13,6 +13,7 @@ from typing import Any
 
 import openai
 
+from bot.ai.client import connection_refused
 from bot.errors import UserError
 
 
@@ -65,7 +66,7 @@ def translate(exc: BaseException, action: str) -> FinetuneError:
         hint = _STATUS_HINTS.get(status, "failed" if status >= 500 else "refused")
         reason = provider_reason(exc).rstrip(".")
         return FinetuneError(f"Could not {action}: the provider {hint} (HTTP {status}): {reason}.")
-    if isinstance(exc, openai.APITimeoutError):
+    if isinstance(exc, openai.APITimeoutError) and not connection_refused(exc):
         return FinetuneError(f"Could not {action}: the provider did not answer in time.")
     if isinstance(exc, openai.APIConnectionError):
         cause = exc.__cause__ or exc
