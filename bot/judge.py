@@ -736,7 +736,9 @@ class Judge:
                     break
         return self._bank.get(ids[0]) if ids else None
 
-    def judge(self, word: Word, guess: str) -> Verdict:
+    def judge(self, word: Word, guess: str, *, explain: bool = True) -> Verdict:
+        """Does ``guess`` count for ``word``? ``explain=False`` (the game's hot path) skips working out
+        why a miss missed: the verdict is the same, its reason empty."""
         names = self._secret_names(word)
         by_key = {name.key: name for name in names}
         read = _read_guess(guess)
@@ -779,6 +781,8 @@ class Judge:
         slip = self._slip(read, word, names, matches, rejected)
         if slip is not None:
             return slip
+        if not explain:
+            return Verdict(False, "none", None, "")
         return Verdict(False, "none", None, self._explain_miss(read, word, names, matches, rejected))
 
     def candidates(self, guess: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import time
 
 import pytest
@@ -396,3 +397,23 @@ def test_default_bank_names_count_for_themselves() -> None:
 def test_default_bank_names_never_count_for_another_word() -> None:
     # A shared spelling would let one word win with the other's name: the bank must avoid it.
     assert cross_check(default_bank()) == []
+
+
+def test_the_games_quick_verdict_agrees_with_the_explained_one(judge: Judge) -> None:
+    rng = random.Random(5)
+    words = list(BANK)
+    guesses = [
+        "an apple",
+        "사과",
+        "appel",
+        "dog or cat",
+        "pineapple",
+        "빨간 사과 같아요",
+        "nothing like it",
+        "개 한 마리",
+    ]
+    for _ in range(300):
+        word = rng.choice(words)
+        guess = rng.choice([*guesses, word.en, word.ko, word.en[:-1] + "x"])
+        full, quick = judge.judge(word, guess), judge.judge(word, guess, explain=False)
+        assert (full.correct, full.kind) == (quick.correct, quick.kind), (word.id, guess)

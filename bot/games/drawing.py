@@ -212,7 +212,7 @@ class DrawingGame:
             return
         await engine.after_model_call(space, "drawing", answer)
         _bank, judge = await engine.bank(space.id)
-        verdict = judge.judge(active.word, answer.text)
+        verdict = judge.judge(active.word, answer.text, explain=False)
         await engine.db.set_drawing_ai(drawing_id, guess=answer.text, model=answer.model, correct=verdict.correct)
         replies: list[Reply] = engine.take_admin_notices(space.id)
         async with engine.locks.hold(active.key):
@@ -250,7 +250,7 @@ class DrawingGame:
                 await engine.db.add_participant(active.id, origin.user, "guesser")
             _bank, judge = await engine.bank(space.id)
             assert active.word is not None
-            verdict = judge.judge(active.word, message.text)
+            verdict = judge.judge(active.word, message.text, explain=False)
             if verdict.kind == "list" and ("list", origin.user) not in active.told:
                 active.told.add(("list", origin.user))
                 return [Whisper(origin.user, engine.t(space, "draw.list_guess"))]
