@@ -15,11 +15,13 @@ ZWSP = "\u200b"
 _MASS = re.compile(r"@(everyone|here|channel)", re.IGNORECASE)
 _ANGLE = re.compile(r"<([@#!])")
 _CONTROL = {"Cc", "Cf"}
+_KEPT = frozenset({"\n", "\t", ZWSP})
 
 
 def neutralise(text: str, limit: int = 300) -> str:
     """Strip control characters, cut to ``limit`` characters, and defuse every mention."""
-    cleaned = "".join(ch if ch in "\n\t" or unicodedata.category(ch) not in _CONTROL else " " for ch in text)
+    # The zero-width space is what defuses a mention: kept, so text neutralised twice stays as it was.
+    cleaned = "".join(ch if ch in _KEPT or unicodedata.category(ch) not in _CONTROL else " " for ch in text)
     cleaned = " ".join(cleaned.split()) if "\n" not in cleaned else cleaned.strip()
     if len(cleaned) > limit:
         cleaned = cleaned[: limit - 1].rstrip() + "…"

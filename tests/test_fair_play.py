@@ -284,3 +284,12 @@ def test_label_files_that_hang_or_never_end_are_skipped_one_by_one(tmp_path: Pat
         "bank", "import-dialect", str(folder), "--region", "gyeongsang", "--db", str(tmp_path / "b.db"), cwd=tmp_path
     )
     assert loaded.returncode == 0 and "Loaded 1 sentence into the bank" in loaded.stdout, loaded.stderr
+
+
+def test_neutralising_twice_changes_nothing_more() -> None:
+    from bot.safety import neutralise
+
+    for text in ("<!channel> @everyone a zeppelin", "<@123> hi", "@here\u200b", "plain words"):
+        once = neutralise(text)
+        assert neutralise(once) == once
+        assert "@everyone" not in once and "<!channel>" not in once and "<@123>" not in once
