@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
-
-from PIL import Image
 
 from adapters.discord import DiscordTransport, run_discord, space_id
 from bot.app import running_engine
@@ -24,15 +21,6 @@ from bot.engine import Engine
 from bot.rounds import ActiveRound
 from tests.stubs.discord_server import Call, DiscordStub
 from tests.stubs.openai_server import OpenAIStub
-
-
-def drawing_png() -> bytes:
-    image = Image.new("RGB", (320, 240), (255, 255, 255))
-    for x in range(60, 260):
-        image.putpixel((x, 120), (0, 0, 0))
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
 
 
 @dataclass

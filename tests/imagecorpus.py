@@ -342,3 +342,13 @@ HOSTILE: dict[str, tuple[Callable[[], bytes], str]] = {
     "heic": (heic_header, "images.unsupported"),
     "random_bytes": (random_bytes, "images.not_image"),
 }
+
+
+def drawing_png() -> bytes:
+    """A small drawing as a chat platform would carry it: one black line on white."""
+    image = Image.new("RGB", (320, 240), (255, 255, 255))
+    for x in range(60, 260):
+        image.putpixel((x, 120), (0, 0, 0))
+    out = io.BytesIO()
+    image.save(out, "PNG")
+    return out.getvalue()

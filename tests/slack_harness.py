@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import itertools
 import json
 import time
@@ -22,7 +21,6 @@ from urllib.parse import urlencode
 
 import aiohttp
 from aiohttp.test_utils import TestServer
-from PIL import Image
 
 from adapters.launch import Router
 from adapters.slack import EVENTS_PATH, SlackAdapter, build_app, space_id
@@ -36,15 +34,6 @@ from tests.stubs.slack_api import SlackStub, command_body, signed
 SECRET = "test-signing-secret"
 TEAM = "T1"
 CHANNEL = "C1"
-
-
-def drawing_png() -> bytes:
-    image = Image.new("RGB", (320, 240), (255, 255, 255))
-    for x in range(60, 260):
-        image.putpixel((x, 120), (0, 0, 0))
-    out = io.BytesIO()
-    image.save(out, "PNG")
-    return out.getvalue()
 
 
 @dataclass

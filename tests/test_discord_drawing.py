@@ -11,7 +11,8 @@ import pytest
 
 from adapters.launch import serve_platforms
 from bot.games.drawing import hint_for
-from tests.discord_harness import discord_game, drawing_png
+from tests.discord_harness import discord_game
+from tests.imagecorpus import drawing_png
 from tests.stubs.discord_server import EPHEMERAL, DiscordStub
 from tests.stubs.openai_server import OpenAIStub
 

@@ -22,7 +22,8 @@ from bot.replies import (
     StatsCard,
     Thinking,
 )
-from tests.discord_harness import discord_game, drawing_png
+from tests.discord_harness import discord_game
+from tests.imagecorpus import drawing_png
 
 
 def test_a_long_board_is_cut_with_an_ellipsis_within_every_limit() -> None:

@@ -136,52 +136,44 @@ async def stub() -> AsyncIterator[OpenAIStub]:
         yield server
 
 
-async def _ai_engine(make_settings, db: Database, clock: FakeClock, stub: OpenAIStub, **extra: Any) -> Engine:
-    settings = make_settings(openai_base_url=stub.base_url, openai_api_key="k", model_retries=0, **extra)
+@pytest.fixture
+async def ai_engine(make_settings, db: Database, clock: FakeClock, stub: OpenAIStub) -> AsyncIterator[Engine]:
+    settings = make_settings(openai_base_url=stub.base_url, openai_api_key="k", model_retries=0)
     engine = Engine(settings, db, transport=RecordingTransport(), clock=clock, tick_interval=3600)
     await engine.start()
-    return engine
+    yield engine
+    await engine.stop()
 
 
-async def test_the_ai_hedging_between_two_words_does_not_win(
-    make_settings, db: Database, clock: FakeClock, stub: OpenAIStub
-) -> None:
-    engine = await _ai_engine(make_settings, db, clock, stub)
-    try:
-        await engine.handle(command("draw"))
-        word = engine.rounds[("s1", "c1")].word
-        assert word is not None
-        other = next(w for w in BANK if w.id != word.id and w.category != word.category)
-        stub.chat_reply = lambda body: f"{word.en} or {other.en}"
-        await engine.handle(upload(canvas_png()))
-        await engine.idle()
-        assert ("s1", "c1") in engine.rounds
-        async with db._conn.execute("SELECT COUNT(*) FROM ledger") as cur:
-            assert (await cur.fetchone())[0] == 0
-    finally:
-        await engine.stop()
+async def test_the_ai_hedging_between_two_words_does_not_win(ai_engine: Engine, db: Database, stub: OpenAIStub) -> None:
+    await ai_engine.handle(command("draw"))
+    word = ai_engine.rounds[("s1", "c1")].word
+    assert word is not None
+    other = next(w for w in BANK if w.id != word.id and w.category != word.category)
+    stub.chat_reply = lambda body: f"{word.en} or {other.en}"
+    await ai_engine.handle(upload(canvas_png()))
+    await ai_engine.idle()
+    assert ("s1", "c1") in ai_engine.rounds
+    async with db._conn.execute("SELECT COUNT(*) FROM ledger") as cur:
+        assert (await cur.fetchone())[0] == 0
 
 
 async def test_the_ais_answer_after_the_deadline_scores_nothing(
-    make_settings, db: Database, clock: FakeClock, stub: OpenAIStub
+    ai_engine: Engine, db: Database, clock: FakeClock, stub: OpenAIStub
 ) -> None:
-    engine = await _ai_engine(make_settings, db, clock, stub)
-    try:
-        await engine.handle(command("draw"))
-        word = engine.rounds[("s1", "c1")].word
-        assert word is not None
+    await ai_engine.handle(command("draw"))
+    word = ai_engine.rounds[("s1", "c1")].word
+    assert word is not None
 
-        def late(body: dict[str, Any]) -> str:
-            clock.advance(engine.settings.draw_seconds + 1)  # the model answers after the round's time
-            return word.en
+    def late(body: dict[str, Any]) -> str:
+        clock.advance(ai_engine.settings.draw_seconds + 1)  # the model answers after the round's time
+        return word.en
 
-        stub.chat_reply = late
-        await engine.handle(upload(canvas_png()))
-        await engine.idle()
-        async with db._conn.execute("SELECT COUNT(*) FROM ledger") as cur:
-            assert (await cur.fetchone())[0] == 0
-    finally:
-        await engine.stop()
+    stub.chat_reply = late
+    await ai_engine.handle(upload(canvas_png()))
+    await ai_engine.idle()
+    async with db._conn.execute("SELECT COUNT(*) FROM ledger") as cur:
+        assert (await cur.fetchone())[0] == 0
 
 
 # --- text an admin sets ---------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.slack_harness import CHANNEL, drawing_png, slack_game
+from tests.imagecorpus import drawing_png
+from tests.slack_harness import CHANNEL, slack_game
 from tests.stubs.openai_server import OpenAIStub
 from tests.stubs.slack_api import command_body
 
