@@ -244,3 +244,27 @@ async def test_catchbot_run_serves_slack_in_http_mode(make_settings) -> None:
             running.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await running
+
+
+async def test_catchbot_run_plays_over_socket_mode_by_default(make_settings) -> None:
+    import asyncio
+    import contextlib
+    from urllib.parse import parse_qsl
+
+    from adapters.launch import serve_platforms
+    from tests.stubs.slack_api import SlackStub
+
+    async with SlackStub() as stub:
+        settings = make_settings(slack_bot_token=stub.token, slack_app_token=stub.app_token, slack_api_url=stub.api_url)
+        running = asyncio.create_task(serve_platforms(settings, ["slack"]))
+        try:
+            command = dict(parse_qsl(command_body("/catchbot", "draw", user="UALICE")))
+            ack = await stub.envelope("slash_commands", command)
+            assert ack["envelope_id"]
+            whisper = await stub.wait_for("chat.postEphemeral", lambda c: c.fields["user"] == "UALICE")
+            assert "secret word" in whisper.text
+            assert stub.of("apps.connections.open")  # connected with the app-level token, no public URL
+        finally:
+            running.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await running

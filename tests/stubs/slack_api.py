@@ -8,6 +8,9 @@ call, records every call in ``stub.calls`` (method, merged form/JSON/query field
 and serves private file downloads under ``stub.file_url(name)`` only to requests that carry
 ``Authorization: Bearer <bot token>``, as Slack does.
 
+Socket Mode: ``apps.connections.open`` (with the app-level token) hands out ``ws://…/link``;
+``await stub.envelope(kind, payload)`` sends the connected app one envelope and returns its ack.
+
 Knobs: ``stub.users[id] = {...}`` (admin, owner, locale, display name); ``stub.not_in_channel``
 (users whose ephemeral messages fail with ``user_not_in_channel``); ``stub.rate_limit(method,
 seconds)`` answers the next call of ``method`` with 429 and ``Retry-After``.
@@ -74,8 +77,11 @@ def command_body(command: str, text: str, *, user: str, channel: str = "C1", tea
 
 
 class SlackStub:
-    def __init__(self, token: str = "xoxb-test") -> None:
+    def __init__(self, token: str = "xoxb-test", app_token: str = "xapp-test") -> None:
         self.token = token
+        self.app_token = app_token
+        self.sockets: list[web.WebSocketResponse] = []
+        self.acks: dict[str, dict[str, Any]] = {}
         self.calls: list[Call] = []
         self.files: dict[str, bytes] = {}
         self.uploads: dict[str, bytes] = {}
@@ -92,6 +98,7 @@ class SlackStub:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_get("/files/{name}", self._download)
+        app.router.add_get("/link", self._socket)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -143,7 +150,8 @@ class SlackStub:
         method = request.match_info["method"]
         fields = await self._fields(request)
         self.calls.append(Call(method, fields, dict(request.headers)))
-        if request.headers.get("Authorization") != f"Bearer {self.token}":
+        expected = self.app_token if method == "apps.connections.open" else self.token
+        if request.headers.get("Authorization") != f"Bearer {expected}":
             return web.json_response({"ok": False, "error": "invalid_auth"})
         if method in self._limits:
             seconds = self._limits.pop(method)
@@ -155,6 +163,8 @@ class SlackStub:
     def _answer(self, method: str, fields: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
             return {"ok": True, "user": "catchbot", "user_id": "UBOT", "team": "Test", "team_id": "T1", "bot_id": "B1"}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": f"{self.base.replace('http', 'ws', 1)}/link"}
         if method == "chat.postMessage":
             ts = f"1700000000.{next(self._ts):06d}"
             return {"ok": True, "channel": fields.get("channel"), "ts": ts, "message": {"ts": ts}}
@@ -185,6 +195,36 @@ class SlackStub:
         if method == "files.info":
             return {"ok": True, "file": {"id": fields.get("file"), "name": "upload"}}
         return {"ok": True}
+
+    # --- Socket Mode ---------------------------------------------------------------------------
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        await ws.send_json({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A1"}})
+        self.sockets.append(ws)
+        async for message in ws:
+            data = json.loads(message.data)
+            if "envelope_id" in data:
+                self.acks[data["envelope_id"]] = data
+        return ws
+
+    async def envelope(self, kind: str, payload: dict[str, Any], *, within: float = 8.0) -> dict[str, Any]:
+        """Send one envelope to the connected app (``slash_commands``, ``events_api``, ``interactive``); its ack."""
+        steps = int(within / 0.02)
+        for _ in range(steps):
+            if self.sockets:
+                break
+            await asyncio.sleep(0.02)
+        assert self.sockets, "the app never opened a Socket Mode connection"
+        envelope_id = f"env-{next(self._ts)}"
+        await self.sockets[-1].send_json(
+            {"envelope_id": envelope_id, "type": kind, "payload": payload, "accepts_response_payload": True}
+        )
+        for _ in range(steps):
+            if envelope_id in self.acks:
+                return self.acks[envelope_id]
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"envelope {kind} was not acknowledged")
 
     async def _upload(self, request: web.Request) -> web.Response:
         self.uploads[request.match_info["file_id"]] = await request.read()
