@@ -33,7 +33,7 @@ async def test_dialect_round_with_a_chat_answer_and_the_ai(make_settings, ai: Op
         result = await game.channel_post(stub.general_id, lambda c: bool(c.message.get("embeds")))
         fields = result.message["embeds"][0]["fields"]
         assert fields[0]["name"] == "Bob" and "100" in fields[0]["value"]
-        assert any("(AI)" in f["name"] for f in fields)
+        assert sum(f["name"].count("🤖") for f in fields) == 1  # the AI's line, marked once
         assert "@here" not in str(fields) and result.message["allowed_mentions"] == {"parse": []}
 
 

@@ -36,9 +36,12 @@ def test_a_long_board_is_cut_with_an_ellipsis_within_every_limit() -> None:
 
 
 def test_board_names_cannot_format_or_ping_and_ai_rows_are_marked() -> None:
-    rows = (BoardRow(1, "ai", "AI", 9, is_ai=True), BoardRow(2, "u", "**bold**", 3))
+    rows = (BoardRow(1, "catchbot:ai", "🤖 AI", 9, is_ai=True), BoardRow(2, "u", "**bold**", 3))
     embed = board_embed(Leaderboard("t", "both", "week", rows, title="Top"), "en")
-    assert "AI (AI)" in (embed.description or "") and "\\*\\*bold\\*\\*" in (embed.description or "")
+    description = embed.description or ""
+    # The core marks the AI's name; the embed shows the mark once.
+    assert "**1.** 🤖 AI — 9" in description and description.count("🤖") == 1
+    assert "\\*\\*bold\\*\\*" in description
     empty = board_embed(Leaderboard("t", "both", "week", (), title="Top", empty_text="Nobody yet"), "en")
     assert empty.description == "Nobody yet"
 

@@ -158,8 +158,8 @@ def buttons(reply: RoundStarted, locale: str) -> discord.ui.View | None:
 
 
 def _name(name: str, is_ai: bool, locale: str) -> str:
-    shown = discord.utils.escape_markdown(name)
-    return f"{shown} {i18n.text(locale, 'discord.ai_mark')}" if is_ai else shown
+    # The core marks the AI's name already (🤖 AI): shown as it comes, markdown defused.
+    return discord.utils.escape_markdown(name)
 
 
 def _lines_within(lines: list[str], limit: int) -> str:

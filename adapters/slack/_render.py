@@ -105,7 +105,7 @@ def render(reply: Reply, locale: str) -> Message | None:
             blocks.append(buttons(reply.actions, reply.round_id, locale))
         return Message(plain(reply.text), blocks)
     if isinstance(reply, Leaderboard):
-        lines = [f"{r.rank}. {'🤖 ' if r.is_ai else ''}{r.name}: {r.points}" for r in reply.rows] or [reply.empty_text]
+        lines = [f"{r.rank}. {r.name}: {r.points}" for r in reply.rows] or [reply.empty_text]  # the AI's name is marked
         blocks = [_header(reply.title or reply.text.splitlines()[0])]
         blocks += _rows(lines, BLOCKS_MAX - 3)
         blocks.append(_context(reply.you_text))
