@@ -22,9 +22,11 @@ from bot import i18n
 from bot.config import Settings
 from bot.engine import Engine
 from bot.events import ChatMessage, Command, Event, Origin
+from bot.logs import STATUS
 from bot.replies import Quiet, Reply, Thinking, Whisper
 
 log = logging.getLogger("catchbot.discord")
+status = logging.getLogger(STATUS)  # shown by default: which guilds and shards are up
 
 # Discord drops an interaction not answered within 3 seconds; past this, defer and follow up.
 DEFER_AFTER = 2.0
@@ -112,7 +114,7 @@ class CatchBotMixin:
     async def on_ready(self) -> None:
         bot: commands.Bot = self  # type: ignore[assignment]
         shards = getattr(bot, "shard_ids", None) or [bot.shard_id or 0]
-        log.info(
+        status.info(
             "Discord: %s up in %d guilds (%s), shards %s of %s%s",
             bot.user,
             len(bot.guilds),

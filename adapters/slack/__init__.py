@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from adapters.slack._adapter import SlackAdapter, build_app, channel_of, place_of, space_id
 from bot.errors import UserError
+from bot.logs import STATUS
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["EVENTS_PATH", "SlackAdapter", "build_app", "channel_of", "place_of", "run_slack", "space_id"]
 
-log = logging.getLogger("catchbot.slack")
+status = logging.getLogger(STATUS)  # shown by default: where the bot is connected
 EVENTS_PATH = "/slack/events"
 
 
@@ -37,11 +38,12 @@ async def run_slack(settings: Settings, engine: Engine, router: Any = None) -> N
     if router is not None:
         router.add("slack", adapter)
     identity = await app.client.auth_test()
-    log.warning("Slack: connected as %s in %s", identity.get("user"), identity.get("team"))
+    status.info("Slack: connected as %s in %s", identity.get("user"), identity.get("team"))
     if settings.slack_app_token is not None:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
         handler = AsyncSocketModeHandler(app, settings.slack_app_token.get_secret_value())
+        status.info("Slack: Socket Mode")
         try:
             await handler.connect_async()
             await asyncio.Event().wait()
@@ -54,7 +56,7 @@ async def run_slack(settings: Settings, engine: Engine, router: Any = None) -> N
     await runner.setup()
     site = web.TCPSite(runner, port=settings.slack_port)
     await site.start()
-    log.warning("Slack: HTTP mode on port %d at %s", settings.slack_port, EVENTS_PATH)
+    status.info("Slack: HTTP mode on port %d at %s", settings.slack_port, EVENTS_PATH)
     try:
         await asyncio.Event().wait()
     finally:
