@@ -75,10 +75,7 @@ async def discord_game(
         if gateway:
             overrides.setdefault("discord_gateway_url", stub.gateway_url)
         if ai is not None:
-            overrides.setdefault("openai_base_url", ai.base_url)
-            overrides.setdefault("openai_api_key", "test-key")
-            overrides.setdefault("model_retries", 0)
-            overrides.setdefault("model_timeout", 5)
+            overrides = {**ai.player_settings(), **overrides}
         settings = make_settings(**overrides)
         transport = DiscordTransport()
         engine = await stack.enter_async_context(running_engine(settings, transport))

@@ -152,10 +152,7 @@ async def slack_game(
         overrides.setdefault("slack_signing_secret", SECRET)
         overrides.setdefault("slack_api_url", stub.api_url)
         if ai is not None:
-            overrides.setdefault("openai_base_url", ai.base_url)
-            overrides.setdefault("openai_api_key", "test-key")
-            overrides.setdefault("model_retries", 0)
-            overrides.setdefault("model_timeout", 5)
+            overrides = {**ai.player_settings(), **overrides}
         settings = make_settings(**overrides)
         router = Router()
         engine = await stack.enter_async_context(running_engine(settings, router))

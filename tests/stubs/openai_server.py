@@ -306,6 +306,10 @@ class OpenAIStub:
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}/v1"
 
+    def player_settings(self) -> dict[str, object]:
+        """Settings that make the bot's AI players use this server: no retries, a short time-out."""
+        return {"openai_base_url": self.base_url, "openai_api_key": "test-key", "model_retries": 0, "model_timeout": 5}
+
     @property
     def azure_endpoint(self) -> str:
         return f"http://{self.host}:{self.port}"
