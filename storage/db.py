@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Iterable, Sequence
+import threading
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from importlib import resources
 from pathlib import Path
@@ -72,6 +73,29 @@ class _SqliteTx:
         return list(await self.conn.execute_fetchall(sql, params))
 
 
+class _InlineTx:
+    """The same calls straight on the sqlite3 connection, for a transaction run whole in the database thread."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        return self.conn.execute(sql, params).rowcount
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> None:
+        self.conn.executemany(sql, rows)
+
+    async def fetchone(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self.conn.execute(sql, params).fetchone()
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        return self.conn.execute(sql, params).fetchall()
+
+
+class _AwaitedOutside(RuntimeError):
+    """A transaction meant to run whole in the database thread awaited something else."""
+
+
 class Database(SqlStorage):
     """The SQLite backend (``storage.Database.open(path)`` or ``storage.open_database(settings)``)."""
 
@@ -84,6 +108,8 @@ class Database(SqlStorage):
         self.default_zone = default_zone
         self._write = asyncio.Lock()
         self._closes = 0
+        # The sqlite3 connection while _whole() runs a transaction in the database thread (that thread only).
+        self._thread = threading.local()
 
     # --- lifecycle ------------------------------------------------------
     @classmethod
@@ -169,8 +195,11 @@ class Database(SqlStorage):
     async def _after_bulk_change(self) -> None:
         await self._conn.execute("ANALYZE")
 
+    async def open_round(self, **kwargs: Any) -> int:
+        return await self._whole(super().open_round, **kwargs)  # type: ignore[no-any-return]
+
     async def close_round(self, round_id: int, **kwargs: Any) -> bool:
-        closed = await super().close_round(round_id, **kwargs)
+        closed = await self._whole(super().close_round, round_id, **kwargs)
         if closed:
             self._closes += 1
             if self._closes % OPTIMIZE_EVERY == 0:
@@ -192,9 +221,48 @@ class Database(SqlStorage):
                 await self._conn.execute("COMMIT")
 
     @asynccontextmanager
-    async def _tx(self) -> AsyncIterator[_SqliteTx]:
-        async with self.transaction() as conn:
-            yield _SqliteTx(conn)
+    async def _tx(self) -> AsyncIterator[_SqliteTx | _InlineTx]:
+        raw: sqlite3.Connection | None = getattr(self._thread, "inline", None)
+        if raw is None:
+            async with self.transaction() as conn:
+                yield _SqliteTx(conn)
+            return
+        # Inside _whole(): this is the database thread, and the write lock is held by the caller.
+        raw.execute("BEGIN IMMEDIATE")
+        try:
+            yield _InlineTx(raw)
+        except BaseException:
+            raw.execute("ROLLBACK")
+            raise
+        else:
+            raw.execute("COMMIT")
+
+    async def _whole(self, method: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
+        """Run one of the shared storage methods as a single trip to aiosqlite's thread.
+
+        Each statement of a transaction is otherwise a trip of its own (about 0.1 ms each, a dozen for
+        closing a round); here the method's coroutine is driven to its end inside the database thread,
+        its transaction talking to the sqlite3 connection directly. The method must await nothing but
+        its transaction's calls. Where aiosqlite does not offer the means, the method runs as usual.
+        """
+        run_in_thread = getattr(self._conn, "_execute", None)
+        if run_in_thread is None:
+            return await method(*args, **kwargs)
+
+        def whole() -> Any:
+            self._thread.inline = self._conn._conn
+            coro = method(*args, **kwargs)
+            try:
+                coro.send(None)
+            except StopIteration as done:
+                return done.value
+            finally:
+                self._thread.inline = None
+            coro.close()  # rolls its transaction back
+            raise _AwaitedOutside(getattr(method, "__name__", "a storage method"))
+
+        async with self._write:
+            return await run_in_thread(whole)
 
     async def _execute(self, sql: str, params: Sequence[Any] = ()) -> int:
         """One statement: its own transaction in autocommit mode, so one trip to the database thread,

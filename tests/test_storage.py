@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from pathlib import Path
 
@@ -149,3 +150,23 @@ async def test_insert_or_replace_cannot_overwrite_a_ledger_row(db: Database) -> 
                 )
     rows = await db._fetchall("SELECT user_id, points FROM ledger")
     assert [(r[0], r[1]) for r in rows] == [("bob", 9)]
+
+
+async def test_a_transaction_run_whole_in_the_database_thread_commits_or_rolls_back_as_one(db: Database) -> None:
+    async def writes(value: str) -> int:
+        async with db._tx() as tx:
+            return await tx.execute("INSERT INTO settings (space, key, value) VALUES ('s', 'k', ?)", (value,))
+
+    assert await db._whole(writes, "first") == 1
+    assert await db.get_setting("s", "k") == "first"
+
+    async def awaits_elsewhere() -> None:
+        async with db._tx() as tx:
+            await tx.execute("UPDATE settings SET value = 'second' WHERE space = 's'")
+            await asyncio.sleep(0)  # not the database: it cannot run whole in the database thread
+
+    with pytest.raises(RuntimeError):
+        await db._whole(awaits_elsewhere)
+    assert await db.get_setting("s", "k") == "first"  # rolled back, and the connection still works
+    await db.set_setting("s", "k", "third")
+    assert await db.get_setting("s", "k") == "third"
