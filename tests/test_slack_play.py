@@ -268,3 +268,17 @@ async def test_catchbot_run_plays_over_socket_mode_by_default(make_settings) -> 
             running.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await running
+
+
+async def test_a_picture_goes_up_with_the_current_files_api(make_settings) -> None:
+    from bot.replies import Picture
+
+    async with slack_game(make_settings) as game:
+        stub = game.stub
+        picture = Picture(drawing_png(), "round.png", "the drawing <!channel>")
+        await game.adapter.deliver(game.space, CHANNEL, [picture])
+        assert stub.of("files.getUploadURLExternal") and stub.of("files.completeUploadExternal")
+        assert list(stub.uploads.values()) == [picture.data]
+        complete = stub.of("files.completeUploadExternal")[0]
+        assert complete.fields.get("channel_id") == CHANNEL and "<!channel>" not in str(complete.fields)
+        assert not stub.of("files.upload")  # the retired method is never called
