@@ -13,12 +13,16 @@ from collections.abc import Awaitable, Callable, Sequence
 
 from bot.config import Settings
 from bot.engine import Engine, Transport
+from bot.errors import UserError
 from bot.replies import Reply
 from bot.services import NoRoute
 
 log = logging.getLogger("catchbot")
 
 Runner = Callable[[Settings, Engine, "Router"], Awaitable[None]]
+
+
+PLATFORM_NAMES = {"discord": "Discord", "slack": "Slack"}
 
 
 def platform_of(space: str) -> str:
@@ -73,6 +77,12 @@ async def serve_platforms(settings: Settings, platforms: Sequence[str]) -> int:
         tasks = [asyncio.create_task(_runner(p)(settings, engine, router), name=f"catchbot-{p}") for p in platforms]
         try:
             done, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            for platform, task in zip(platforms, tasks, strict=True):
+                if task in done and isinstance(task.exception(), OSError):
+                    # No route, refused, DNS: one sentence, not a traceback (the -v log has the details).
+                    log.info("%s connection failed", platform, exc_info=task.exception())
+                    name = PLATFORM_NAMES.get(platform, platform)
+                    raise UserError("cli.platform_unreachable", platform=name, detail=str(task.exception())[:200])
             for task in done:
                 task.result()  # an adapter that failed to start says why
         finally:

@@ -31,3 +31,38 @@ def test_configured_platforms_follow_the_tokens(make_settings) -> None:
     assert configured_platforms(make_settings()) == []
     both = make_settings(discord_token="x", slack_bot_token="xoxb-1")
     assert configured_platforms(both) == ["discord", "slack"]
+
+
+@pytest.mark.parametrize(
+    ("env", "name"),
+    [
+        ({"DISCORD_TOKEN": "x", "DISCORD_API_BASE": "http://127.0.0.1:{port}/api/v10"}, "Discord"),
+        (
+            {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xapp-1", "SLACK_API_URL": "http://127.0.0.1:{port}/api/"},
+            "Slack",
+        ),
+    ],
+)
+def test_an_unreachable_platform_is_one_sentence_not_a_traceback(tmp_path, env: dict[str, str], name: str) -> None:
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("CATCHBOT_", "DISCORD_", "SLACK_", "OPENAI_"))}
+    clean.update({k: v.format(port=port) for k, v in env.items()})
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "--db", str(tmp_path / "b.db"), "run"],
+        capture_output=True,
+        text=True,
+        env=clean,
+        cwd=tmp_path,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert done.returncode == 2
+    assert "Traceback" not in done.stderr
+    assert f"{name} could not be reached" in done.stderr

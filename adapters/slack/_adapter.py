@@ -237,6 +237,11 @@ class SlackAdapter:
 
 COMMANDS = ("/catchbot", "/draw", "/dialect", "/leaderboard")
 
+# Bolt reads SLACK_BOT_TOKEN from the environment too and warns that it goes unused when a client is given;
+# ours holds that same token and the Web API base URL, so that one warning is noise.
+_BOLT_LOG = logging.getLogger("catchbot.slack.bolt")
+_BOLT_LOG.addFilter(lambda record: "`token` will be unused" not in record.getMessage())
+
 
 def build_app(
     settings: Settings, engine: Engine, client: AsyncWebClient | None = None
@@ -250,7 +255,9 @@ def build_app(
     # A 429 with Retry-After is waited out, never lost.
     client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=3))
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
-    app = AsyncApp(client=client, signing_secret=secret, request_verification_enabled=secret is not None)
+    app = AsyncApp(
+        client=client, signing_secret=secret, request_verification_enabled=secret is not None, logger=_BOLT_LOG
+    )
     adapter = SlackAdapter(settings, engine, client)
     for command in COMMANDS:
         app.command(command)(adapter.on_command)
