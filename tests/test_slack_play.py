@@ -282,3 +282,17 @@ async def test_a_picture_goes_up_with_the_current_files_api(make_settings) -> No
         complete = stub.of("files.completeUploadExternal")[0]
         assert complete.fields.get("channel_id") == CHANNEL and "<!channel>" not in str(complete.fields)
         assert not stub.of("files.upload")  # the retired method is never called
+
+
+async def test_a_refused_bot_token_is_one_clear_sentence(make_settings) -> None:
+    from adapters.launch import serve_platforms
+    from bot.errors import UserError
+    from tests.stubs.slack_api import SlackStub
+
+    async with SlackStub() as stub:
+        settings = make_settings(
+            slack_bot_token="xoxb-wrong", slack_app_token=stub.app_token, slack_api_url=stub.api_url
+        )
+        with pytest.raises(UserError) as refused:
+            await serve_platforms(settings, ["slack"])
+        assert "SLACK_BOT_TOKEN" in refused.value.message("en") and "invalid_auth" in refused.value.message("en")

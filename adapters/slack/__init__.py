@@ -14,6 +14,8 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
+from slack_sdk.errors import SlackApiError
+
 from adapters.slack._adapter import SlackAdapter, build_app, channel_of, place_of, space_id
 from bot.errors import UserError
 from bot.logs import STATUS
@@ -37,7 +39,10 @@ async def run_slack(settings: Settings, engine: Engine, router: Any = None) -> N
     app, adapter = build_app(settings, engine)
     if router is not None:
         router.add("slack", adapter)
-    identity = await app.client.auth_test()
+    try:
+        identity = await app.client.auth_test()
+    except SlackApiError as exc:
+        raise UserError("slack.bad_token", error=str(exc.response.get("error", "?"))) from None
     status.info("Slack: connected as %s in %s", identity.get("user"), identity.get("team"))
     if settings.slack_app_token is not None:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
