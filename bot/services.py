@@ -336,9 +336,6 @@ class GameServices:
             announcement=[to_record(result)],
         )
 
-    def find(self, round_id: int) -> ActiveRound | None:
-        return next((a for a in self.rounds.values() if a.id == round_id), None)
-
     async def save_payload(self, active: ActiveRound) -> None:
         await self.db.update_round(active.id, payload=active.payload)
 
