@@ -7,7 +7,7 @@ import unicodedata
 import pytest
 import sacrebleu
 
-from bot.dialect.scoring import chrf, normalise, points_for, score_answer
+from bot.dialect.scoring import chrf, explain_answer, normalise, points_for, score_answer
 
 # Chungcheong: the dialect shares most characters with the standard form.
 CC_DIALECT = "그러니께 우리 어머니가 옛날에 그 밭에서 콩을 심었는디 그게 참 잘 됐어유."
@@ -61,18 +61,23 @@ def test_partial_translation_between_and_above_unrelated() -> None:
 
 
 def test_score_matches_formula_and_rounds_to_one_decimal() -> None:
-    answer = "밥 먹었니 빨리 온나"
+    # 퍼뜩 left in: the surface signal decides here, and it is copy-rescaled chrF.
+    answer = "밥 먹었니 퍼뜩 와라"
     raw = sacrebleu.sentence_chrf(normalise(answer), [normalise(GS_STANDARD)]).score
     base = sacrebleu.sentence_chrf(normalise(GS_DIALECT), [normalise(GS_STANDARD)]).score
-    expected = round((raw - base) / (100 - base) * 100, 1)
-    assert score_answer(answer, GS_DIALECT, [GS_STANDARD]) == expected
+    expected = (raw - base) / (100 - base) * 100
+    explained = explain_answer(answer, GS_DIALECT, [GS_STANDARD])
+    assert explained.decided == "surface"
+    assert explained.surface == pytest.approx(expected)
+    assert explained.meaning is not None and explained.meaning < explained.surface
+    assert score_answer(answer, GS_DIALECT, [GS_STANDARD]) == round(expected, 1)
 
 
 def test_best_reference_counts() -> None:
     refs = ["밥 먹었어? 얼른 와.", GS_STANDARD]
     assert score_answer(GS_STANDARD, GS_DIALECT, refs) == 100.0
     assert score_answer("밥 먹었어 얼른 와", GS_DIALECT, refs) == 100.0
-    answer = "밥 먹었니 빨리 온나"
+    answer = "밥 먹었니 퍼뜩 와라"
     each = [score_answer(answer, GS_DIALECT, [r]) for r in refs]
     assert each[0] != each[1]
     assert score_answer(answer, GS_DIALECT, refs) == max(each)
@@ -99,8 +104,8 @@ def test_spacing_only_difference_is_not_punished_so_chrf_plus_plus_is_not_used()
     assert chrf(spaced, reference) >= 95
     # Through score_answer, with a real one-syllable mistake so the exact-match shortcut does not apply:
     # the spacing changes cost nothing and the score is the character-only computation.
-    slip = spaced.replace("콩을", "콩이")
-    well_spaced_slip = reference.replace("콩을", "콩이")
+    slip = spaced.replace("콩을", "팥을")
+    well_spaced_slip = reference.replace("콩을", "팥을")
     assert 0 < score_answer(slip, CC_DIALECT, [reference]) < 100
     assert score_answer(slip, CC_DIALECT, [reference]) == score_answer(well_spaced_slip, CC_DIALECT, [reference])
     raw = sacrebleu.sentence_chrf(slip, [reference], word_order=0).score

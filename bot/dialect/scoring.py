@@ -26,11 +26,14 @@ from __future__ import annotations
 import math
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Final
 
 from sacrebleu.metrics import CHRF
 
-__all__ = ["chrf", "normalise", "points_for", "score_answer"]
+from bot.dialect.morphs import content_form
+
+__all__ = ["Explanation", "chrf", "explain_answer", "normalise", "points_for", "score_answer"]
 
 # One metric object for the whole process: sentence_score keeps no per-call state, so sharing it is safe
 # and avoids re-building it in the hot path (every answer of every round).
@@ -77,10 +80,46 @@ def _nospace(text: str) -> str:
     return text.replace(" ", "")
 
 
-def score_answer(answer: str, dialect: str, references: Sequence[str]) -> float:
+def _rescaled(raw: float, base: float) -> float:
+    """``raw`` as the share of the distance from copying the dialect (``base``) to the reference."""
+    if base >= 100.0:
+        return raw
+    return min(100.0, max(0.0, (raw - base) / (100.0 - base) * 100.0))
+
+
+def _length_factor(answer: str, reference: str) -> float:
+    """Below 1 for an answer much longer than the reference: padding is not translating.
+
+    chrF weighs recall twice as much as precision, so the reference followed by as much junk would
+    otherwise keep most of its score.
+    """
+    allowed = 1.5 * len(_nospace(reference)) + 4
+    length = len(_nospace(answer))
+    return 1.0 if length <= allowed else allowed / length
+
+
+@dataclass(frozen=True, slots=True)
+class Explanation:
+    """How an answer's score came about, against the reference that suited it best."""
+
+    score: float
+    reference: str
+    surface: float  # copy-rescaled character chrF on the text as typed
+    meaning: float | None  # the same on content morphemes; None when they cannot tell copy from answer
+    decided: str  # "exact", "surface" or "meaning"
+    length_factor: float
+    answer_form: str = ""
+    reference_form: str = ""
+    dialect_form: str = ""
+
+
+def explain_answer(answer: str, dialect: str, references: Sequence[str]) -> Explanation:
     """Score ``answer`` 0..100 (one decimal) for translating ``dialect`` into any of ``references``.
 
-    See the module docstring for why the score is rescaled against copying the dialect sentence.
+    Two signals, each rescaled so that copying the dialect earns 0 and the reference 100 (see the
+    module docstring): character chrF on the text as typed, and the same on the content morphemes
+    (:mod:`bot.dialect.morphs`), which ignores speech level, particles, the honorific ``-시-`` and
+    listed synonyms. The better of the two counts, shrunk for an answer padded far past the reference.
     """
     if isinstance(references, str):
         # A bare string is a Sequence[str] too; iterating it would score against single characters.
@@ -88,26 +127,42 @@ def score_answer(answer: str, dialect: str, references: Sequence[str]) -> float:
     if not references:
         raise ValueError("score_answer needs at least one reference sentence")
     hyp = normalise(answer)
-    if not hyp:
-        return 0.0
     src = normalise(dialect)
-    best = 0.0
+    best: Explanation | None = None
     for reference in references:
         ref = normalise(reference)
         if not ref:
             continue
-        if hyp == ref or _nospace(hyp) == _nospace(ref):
-            return 100.0
-        raw = _chrf_normalised(hyp, ref)
-        base = _chrf_normalised(src, ref)
-        if base >= 100.0:
-            # The dialect already matches this reference (ignoring spacing): there is no distance to
-            # cover, so the raw score is the only meaningful figure.
-            scaled = raw
+        if hyp and (hyp == ref or _nospace(hyp) == _nospace(ref)):
+            return Explanation(100.0, reference, 100.0, None, "exact", 1.0)
+        candidate = _explain_one(hyp, src, ref, reference)
+        if best is None or candidate.score > best.score:
+            best = candidate
+    if best is None:
+        raise ValueError("score_answer needs at least one non-empty reference sentence")
+    return best
+
+
+def _explain_one(hyp: str, src: str, ref: str, reference: str) -> Explanation:
+    if not hyp:
+        return Explanation(0.0, reference, 0.0, None, "surface", 1.0)
+    surface = _rescaled(_chrf_normalised(hyp, ref), _chrf_normalised(src, ref))
+    hyp_form, ref_form, src_form = content_form(hyp), content_form(ref), content_form(src)
+    meaning: float | None = None
+    if src_form != ref_form and ref_form:
+        if hyp_form == ref_form:
+            meaning = 100.0
         else:
-            scaled = (raw - base) / (100.0 - base) * 100.0
-        best = max(best, min(100.0, max(0.0, scaled)))
-    return round(best, 1)
+            meaning = _rescaled(_chrf_normalised(hyp_form, ref_form), _chrf_normalised(src_form, ref_form))
+    factor = _length_factor(hyp, ref)
+    decided = "meaning" if meaning is not None and meaning > surface else "surface"
+    score = round(max(surface, meaning or 0.0) * factor, 1)
+    return Explanation(score, reference, surface, meaning, decided, factor, hyp_form, ref_form, src_form)
+
+
+def score_answer(answer: str, dialect: str, references: Sequence[str]) -> float:
+    """The score of :func:`explain_answer`, 0..100 with one decimal."""
+    return explain_answer(answer, dialect, references).score
 
 
 def points_for(score: float) -> int:
