@@ -98,6 +98,7 @@ def _build_parser(load: frozenset[str] = frozenset()) -> argparse.ArgumentParser
     score = sub.add_parser("dialect-score", help="the 0-100 score of ANSWER for a dialect sentence")
     score.add_argument("--dialect", required=True, help="the dialect sentence")
     score.add_argument("--reference", required=True, action="append", help="an accepted standard sentence")
+    score.add_argument("--explain", action="store_true", help="show the analysed forms and which signal decided")
     score.add_argument("answer")
     score.set_defaults(handler=_dialect_score, needs_settings=False)
 
@@ -215,9 +216,32 @@ def _judge(args: argparse.Namespace, settings: Settings | None) -> int:
 
 
 def _dialect_score(args: argparse.Namespace, settings: Settings | None) -> int:
-    from bot.dialect.scoring import score_answer
+    from bot.dialect.scoring import explain_answer
 
-    print(f"{score_answer(args.answer, args.dialect, args.reference):.1f}")
+    explained = explain_answer(args.answer, args.dialect, args.reference)
+    if not args.explain:
+        print(f"{explained.score:.1f}")
+        return 0
+    locale = cli_locale(settings)
+    if explained.meaning is not None:
+        meaning = f"{explained.meaning:.1f}"
+    else:
+        meaning = "-" if explained.decided == "exact" else text(locale, "cli.meaning_unused")
+    print(
+        text(
+            locale,
+            "cli.score_explain",
+            score=f"{explained.score:.1f}",
+            decided=text(locale, f"cli.decided_{explained.decided}"),
+            factor=f"{explained.length_factor:.2f}",
+            reference=explained.reference,
+            surface=f"{explained.surface:.1f}",
+            meaning=meaning,
+            answer_form=explained.answer_form or "-",
+            reference_form=explained.reference_form or "-",
+            dialect_form=explained.dialect_form or "-",
+        )
+    )
     return 0
 
 

@@ -81,7 +81,12 @@ def load() -> None:
             from kiwipiepy import Kiwi
 
             _tables = _Tables(_load_table())
-            _kiwi = Kiwi()
+            kiwi = Kiwi()
+            # Spacing must not decide the score: let a morpheme span up to two misplaced spaces, so
+            # "심었는 데" reads as "심었는데" and "우리어머니가" as "우리 어머니가". (Removing every space
+            # instead makes the analyser swallow an unknown dialect sentence as one long noun.)
+            kiwi.global_config.space_tolerance = 2
+            _kiwi = kiwi
 
 
 def is_loaded() -> bool:
@@ -101,9 +106,6 @@ def _morphemes(text: str) -> list[tuple[str, str, str]]:
     assert _kiwi is not None and _tables is not None
     for pattern, repl in _tables.surface:
         text = pattern.sub(repl, text)
-    # Spacing must not decide the score, and the analyser reads unspaced Korean well: it sees every
-    # sentence without spaces, so "심었는 데" and "심었는데" come out the same.
-    text = "".join(text.split())
     # kiwipiepy's tokenize is not documented as thread-safe; analysing one sentence takes well under
     # a millisecond, so the lock costs nothing worth measuring.
     with _lock:
