@@ -40,7 +40,7 @@ DIFFICULTY_CHOICES = ("easy", "normal", "hard", "any")
 REGION_CHOICES = ("jeju", "gyeongsang", "jeolla", "chungcheong", "gangwon", "any")
 BOARD_GAME_CHOICES = ("drawing", "dialect", "both")
 PERIOD_CHOICES = ("week", "month", "all")
-CONFIG_KEYS = ("collect", "locale", "timezone")
+CONFIG_KEYS = ("collect", "locale", "timezone", "judge")
 WORD_ACTIONS = ("list", "add", "remove")
 
 COMMANDS: tuple[CommandSpec, ...] = (

@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     guess_points_min: int = Field(3, ge=0, le=1000)
     drawer_points: int = Field(5, ge=0, le=1000)
     dialect_best_bonus: int = Field(3, ge=0, le=1000)
+    # The semantic judge of dialect answers (a space turns it on with `config judge model`): the
+    # model that rates (unset: the space's dialect model) and how long the round waits for it.
+    judge_model: str | None = None
+    judge_timeout: float = Field(8.0, gt=0, le=120)
     ai_only_daily_cap: int = Field(50, ge=0, le=100000)
 
     # --- model provider -------------------------------------------------

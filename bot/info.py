@@ -227,6 +227,13 @@ class InfoCommands:
             if flag is None:
                 raise UserError("core.config_bad_value", key=label, value=neutralise(value, 30), allowed=allowed)
             await engine.set_setting(space.id, "collect_drawings", flag)
+        elif key == "judge":
+            judge = {"model": "model", "모델": "model", "off": "score", "끄기": "score"}.get(value.lower())
+            if judge is None:
+                raise UserError("core.config_bad_value", key=label, value=neutralise(value, 30), allowed=allowed)
+            if judge == "model" and not engine.ai_enabled:
+                raise UserError("core.judge_needs_model")
+            await engine.set_setting(space.id, "dialect_judge", judge)
         elif key == "locale":
             if value.lower() not in ("ko", "en"):
                 raise UserError("core.config_bad_value", key=label, value=neutralise(value, 30), allowed=allowed)
@@ -248,6 +255,7 @@ class InfoCommands:
             "collect": t(space, f"core.value_{space.values.get('collect_drawings', 'off')}"),
             "locale": t(space, f"core.language_{space.locale}"),
             "timezone": str(space.zone),
+            "judge": t(space, f"core.value_{space.values.get('dialect_judge', 'score')}"),
         }
 
     # --- the space's own words ------------------------------------------
@@ -324,8 +332,15 @@ _CONFIG_KEYS = {
     "timezone": "timezone",
     "tz": "timezone",
     "시간대": "timezone",
+    "judge": "judge",
+    "채점": "judge",
 }
-_CONFIG_ALLOWED = {"collect": "on | off", "locale": "ko | en", "timezone": "Asia/Seoul, Europe/London, …"}
+_CONFIG_ALLOWED = {
+    "collect": "on | off",
+    "locale": "ko | en",
+    "timezone": "Asia/Seoul, Europe/London, …",
+    "judge": "model | off",
+}
 
 
 def _word_names(word: dict[str, object]) -> set[str]:

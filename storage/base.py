@@ -231,6 +231,14 @@ class SqlStorage:
                 (round_id, user),
             )
 
+    async def rescore_dialect_answers(self, round_id: int, scores: dict[str, float]) -> None:
+        """Set the final score of answers the meaning judge lifted (their text and time stay)."""
+        async with self._tx() as tx:
+            await tx.executemany(
+                "UPDATE dialect_answers SET score = ? WHERE round_id = ? AND user_id = ?",
+                [(score, round_id, user) for user, score in scores.items()],
+            )
+
     async def dialect_answers(self, round_id: int) -> list[tuple[str, str, str, float]]:
         """(user, display name, answer, score), best first."""
         rows = await self._fetchall(

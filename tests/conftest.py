@@ -9,10 +9,13 @@ from typing import Any
 
 import pytest
 
+from bot.ai.client import make_client
+from bot.ai.players import ModelGateway
 from bot.config import Settings, load_settings
 from bot.engine import Engine
 from storage import Database
 from tests.helpers import FakeClock, RecordingTransport
+from tests.stubs.openai_server import OpenAIStub
 
 _PLATFORM_PREFIXES = ("CATCHBOT_", "OPENAI_", "AZURE_OPENAI_", "DISCORD_", "SLACK_")
 
@@ -61,6 +64,42 @@ async def engine(make_settings, db: Database, clock: FakeClock, transport: Recor
     await eng.start()
     yield eng
     await eng.stop()
+
+
+@pytest.fixture
+async def stub() -> AsyncIterator[OpenAIStub]:
+    """A local OpenAI-compatible server (the real openai client talks HTTP to it)."""
+    async with OpenAIStub() as server:
+        yield server
+
+
+@pytest.fixture
+async def make_engine(
+    make_settings, db: Database, clock: FakeClock, stub: OpenAIStub
+) -> AsyncIterator[Callable[..., Any]]:
+    """Engines with AI players on ``stub``; each is stopped at the end."""
+    import random
+
+    made: list[Engine] = []
+
+    async def make(transport: RecordingTransport, **overrides: Any) -> Engine:
+        overrides.setdefault("openai_base_url", stub.base_url)
+        overrides.setdefault("model_retries", 2)
+        overrides.setdefault("model_timeout", 5)
+        settings = make_settings(**overrides)
+        gateway = ModelGateway(settings, make_client(settings), retry_base_delay=0.01, retry_max_delay=0.02)
+        engine = Engine(
+            settings, db, transport=transport, gateway=gateway, clock=clock, rng=random.Random(3), tick_interval=3600
+        )
+        await engine.start()
+        made.append(engine)
+        return engine
+
+    yield make
+    for engine in made:
+        await engine.stop()
+        assert engine.gateway is not None
+        await engine.gateway.aclose()
 
 
 from tests.pg import pg_server  # noqa: E402, F401  (the PostgreSQL server, started once when a test asks)

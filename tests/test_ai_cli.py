@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import inspect
 import io
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +14,6 @@ from PIL import Image
 from bot.ai import cli
 from bot.config import Settings, load_settings
 from tests.stubs.openai_server import OpenAIStub
-
-
-@pytest.fixture
-async def stub() -> AsyncIterator[OpenAIStub]:
-    async with OpenAIStub() as server:
-        yield server
 
 
 def settings_for(stub: OpenAIStub | None, **overrides: Any) -> Settings:

@@ -7,7 +7,6 @@ import base64
 import io
 import math
 import time
-from collections.abc import AsyncIterator
 from typing import Any
 
 import openai
@@ -39,12 +38,6 @@ def settings_for(stub: OpenAIStub | None, **overrides: Any) -> Settings:
         values["OPENAI_BASE_URL"] = stub.base_url
     values.update(overrides)
     return load_settings(env_file=None, **values)
-
-
-@pytest.fixture
-async def stub() -> AsyncIterator[OpenAIStub]:
-    async with OpenAIStub() as server:
-        yield server
 
 
 async def gateway_for(settings: Settings, **options: float) -> ModelGateway:

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import io
-import random
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
-import pytest
 from PIL import Image
 
-from bot.ai.client import make_client
-from bot.ai.players import ModelGateway
 from bot.engine import Engine
 from bot.replies import AdminNotice, RoundResult
 from bot.rounds import AI_USER
@@ -28,42 +24,6 @@ def drawing() -> bytes:
     out = io.BytesIO()
     image.save(out, "PNG")
     return out.getvalue()
-
-
-@pytest.fixture
-async def stub() -> AsyncIterator[OpenAIStub]:
-    async with OpenAIStub() as server:
-        yield server
-
-
-@pytest.fixture
-async def make_engine(make_settings, db: Database, clock: FakeClock, stub: OpenAIStub):
-    made: list[Engine] = []
-
-    async def make(transport: RecordingTransport, **overrides: Any) -> Engine:
-        overrides.setdefault("openai_base_url", stub.base_url)
-        overrides.setdefault("model_retries", 2)
-        overrides.setdefault("model_timeout", 5)
-        settings = make_settings(**overrides)
-        gateway = ModelGateway(settings, make_client(settings), retry_base_delay=0.01, retry_max_delay=0.02)
-        engine = Engine(
-            settings,
-            db,
-            transport=transport,
-            gateway=gateway,
-            clock=clock,
-            rng=random.Random(3),
-            tick_interval=3600,
-        )
-        await engine.start()
-        made.append(engine)
-        return engine
-
-    yield make
-    for engine in made:
-        await engine.stop()
-        assert engine.gateway is not None
-        await engine.gateway.aclose()
 
 
 async def ledger(db: Database) -> list[tuple[str, int, str]]:

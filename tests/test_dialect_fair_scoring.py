@@ -83,8 +83,8 @@ def test_explain_prints_the_analysed_forms_and_the_deciding_signal(
     assert main([*args, "엄마는 텃밭에 갔어요"]) == 0
     out = capsys.readouterr().out
     assert out.startswith("score 100.0 (decided by the meaning")
-    assert "answer analysed:    어머니 텃밭 가다 었" in out
-    assert "dialect analysed:   어멍 우영 가다 었 ~수" in out
+    assert "answer analysed: 어머니 텃밭 가다 었" in out
+    assert "dialect analysed: 어멍 우영 가다 었 ~수" in out
     # Without --explain the command prints the bare number, as scripts expect.
     assert main([*args[:1], *args[2:], "어멍은 텃밭에 갔수다"]) == 0
     assert capsys.readouterr().out.strip() == f"{score_answer('어멍은 텃밭에 갔수다', dialect, references):.1f}"

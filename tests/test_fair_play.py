@@ -131,12 +131,6 @@ async def test_a_late_dialect_answer_is_not_kept(engine: Engine, db: Database, c
 
 
 @pytest.fixture
-async def stub() -> AsyncIterator[OpenAIStub]:
-    async with OpenAIStub() as server:
-        yield server
-
-
-@pytest.fixture
 async def ai_engine(make_settings, db: Database, clock: FakeClock, stub: OpenAIStub) -> AsyncIterator[Engine]:
     settings = make_settings(openai_base_url=stub.base_url, openai_api_key="k", model_retries=0)
     engine = Engine(settings, db, transport=RecordingTransport(), clock=clock, tick_interval=3600)

@@ -20,12 +20,6 @@ TRAINING = b'{"messages": [{"role": "user", "content": "hi"}, {"role": "assistan
 
 
 @pytest.fixture
-async def stub() -> AsyncIterator[OpenAIStub]:
-    async with OpenAIStub() as server:
-        yield server
-
-
-@pytest.fixture
 async def client(stub: OpenAIStub) -> AsyncIterator[openai.AsyncOpenAI]:
     api = openai.AsyncOpenAI(api_key="test-key", base_url=stub.base_url, max_retries=0, timeout=5)
     yield api

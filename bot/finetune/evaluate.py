@@ -13,8 +13,9 @@ Dialect scores (all 0-100, corpus level unless said otherwise):
 * chrF — sacrebleu CHRF (character 6-grams, β=2, no word n-grams);
 * ROUGE-L — LCS-based F1 (β=1), the mean over sentences, over eojeols and over
   characters with spaces removed (so spacing does not count);
-* game — the mean of the game's own score (:func:`bot.dialect.scoring.score_answer`,
-  chrF rescaled so that copying the dialect sentence scores 0).
+* game — the mean of the score players get (:func:`bot.dialect.scoring.score_answer`:
+  the better of chrF on the text and chrF on its content morphemes, each rescaled so that
+  copying the dialect sentence scores 0), so a model is judged by the players' rule.
 
 The copy baseline answers each example with its user message unchanged: a
 fine-tune that does not beat it has learnt nothing.
@@ -152,7 +153,7 @@ METRIC_NOTES = {
     "chrf": "sacrebleu corpus chrF (character 6-grams, beta 2, no word n-grams)",
     "rouge_l_eojeol": "ROUGE-L F1 (LCS, beta 1) over eojeols, mean over sentences",
     "rouge_l_char": "ROUGE-L F1 (LCS, beta 1) over characters without spaces, mean over sentences",
-    "game": "the game's own dialect score (chrF rescaled so copying the dialect scores 0), mean",
+    "game": "the players' score: best of text and content-morpheme chrF, copy-rescaled (copy = 0), mean",
 }
 
 

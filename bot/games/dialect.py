@@ -8,6 +8,7 @@ from collections import deque
 from typing import Any
 
 from bot.dialect.bank import REGION_NAMES, DialectBankError, DialectItem, parse_region
+from bot.dialect.meaning_judge import JUDGE_MAX_ANSWERS, combine, judge_messages, parse_ratings
 from bot.dialect.scoring import points_for, score_answer
 from bot.errors import UserError
 from bot.events import ChatMessage, Command
@@ -20,6 +21,9 @@ from storage import Award, RoundAlreadyOpen, RoundRow
 
 log = logging.getLogger("catchbot.dialect")
 RECENT = 30  # sentences a channel does not see again soon
+# After the judge's own time limit, how long its round may stay open before the "judged" timer closes
+# it with the deterministic scores (the judging process may have died).
+JUDGE_GRACE = 2.0
 
 
 ACTIONS = ("skip",)
@@ -127,8 +131,73 @@ class DialectGame:
         return {"timeout": duration}
 
     async def on_timer(self, active: ActiveRound, kind: str, now: float) -> list[Reply]:
-        """Time is up: score every last answer (caller holds the channel lock)."""
+        """Time is up: score every last answer (caller holds the channel lock).
+
+        With the meaning judge on, "timeout" hands the round to the judge, which closes it; "judged"
+        is the judge's deadline, when the deterministic scores stand.
+        """
+        if kind == "timeout":
+            space = await self.services.space_of(active)
+            if await self._judge_wanted(active, space):
+                return await self._start_judging(active, space, now)
         return await self._close(active, status="won")
+
+    async def _judge_wanted(self, active: ActiveRound, space: Space) -> bool:
+        engine = self.services
+        if space.values.get("dialect_judge") != "model" or not engine.ai_enabled or "judging" in active.payload:
+            return False
+        if not active.payload.get("ai") and not await engine.db.dialect_answers(active.id):
+            return False
+        return await engine.ai_budget_left(space)
+
+    async def _start_judging(self, active: ActiveRound, space: Space, now: float) -> list[Reply]:
+        engine = self.services
+        active.payload["judging"] = now
+        await engine.save_payload(active)
+        await engine.db.schedule_timer(active.id, "judged", now + self.settings.judge_timeout + JUDGE_GRACE)
+        engine.spawn(self._judge(active, space), name=f"judge-dialect-{active.id}")
+        return [Say(engine.t(space, "dialect.judging"))]
+
+    async def _judge(self, active: ActiveRound, space: Space) -> None:
+        """One model call rates every answer's meaning; then the round closes, judged or not."""
+        from bot.ai.players import AIUnavailable
+
+        engine, settings = self.services, self.settings
+        assert engine.gateway is not None and active.item is not None
+        # Answers are frozen: none is kept after the deadline, which has passed.
+        humans = [(user, text, score) for user, _name, text, score in await engine.db.dialect_answers(active.id)]
+        entries = [e for e in humans if e[0] != AI_USER][:JUDGE_MAX_ANSWERS]
+        ai = active.payload.get("ai")
+        if ai:
+            entries.append((AI_USER, ai["text"], ai["score"]))
+        ratings: list[float] | None = None
+        messages = judge_messages(active.item.dialect, active.item.references, [text for _u, text, _s in entries])
+        try:
+            async with asyncio.timeout(settings.judge_timeout):
+                reply = await engine.gateway.complete(
+                    "dialect", messages, model=settings.judge_model or space.model(settings, "dialect")
+                )
+            await engine.after_model_call(space, "dialect", reply)
+            ratings = parse_ratings(reply.text, len(entries))
+            if ratings is None:
+                log.warning("meaning judge in %s gave no usable ratings: %r", space.id, reply.text[:80])
+        except (AIUnavailable, TimeoutError) as exc:
+            log.warning("meaning judge unavailable in %s: %s", space.id, exc)
+        lifted = {
+            user: combine(score, rating)
+            for (user, _text, score), rating in zip(entries, ratings or [], strict=False)
+            if combine(score, rating) != score
+        }
+        async with engine.locks.hold(active.key):
+            if not engine.current(active):
+                return  # skipped meanwhile, or closed by the "judged" timer
+            people = {user: score for user, score in lifted.items() if user != AI_USER}
+            if people:
+                await engine.db.rescore_dialect_answers(active.id, people)
+            ai = active.payload.get("ai")  # the payload may have been reloaded from the database
+            if ai and AI_USER in lifted:
+                ai["score"] = lifted[AI_USER]
+            await self._close(active, status="won")
 
     async def finish(self, active: ActiveRound, *, status: str, by: str) -> list[Reply]:
         return await self._close(active, status=status, by=by)
@@ -215,6 +284,11 @@ class DialectGame:
 
     async def expire(self, row: RoundRow, now: float) -> list[Reply]:
         engine = self.services
+        active = await self.revive(row)
+        if active is not None and (active.payload.get("ai") or await engine.db.dialect_answers(row.id)):
+            # Every kept answer came in before the deadline (or while the judge was reading them):
+            # they are scored as if the bot had not been away.
+            return await self._close(active, status="won")
         space = await engine.space(row.space, hint=row.locale)
         item = (await engine.sentence_bank(row.space)).get(row.secret)
         reference = neutralise(" / ".join(item.references), 600) if item else "?"
