@@ -61,8 +61,8 @@ def test_partial_translation_between_and_above_unrelated() -> None:
 
 
 def test_score_matches_formula_and_rounds_to_one_decimal() -> None:
-    # 퍼뜩 left in: the surface signal decides here, and it is copy-rescaled chrF.
-    answer = "밥 먹었니 퍼뜩 와라"
+    # 뭇나 left in: the surface signal decides here, and it is copy-rescaled chrF.
+    answer = "밥 뭇나 빨리 와라"
     raw = sacrebleu.sentence_chrf(normalise(answer), [normalise(GS_STANDARD)]).score
     base = sacrebleu.sentence_chrf(normalise(GS_DIALECT), [normalise(GS_STANDARD)]).score
     expected = (raw - base) / (100 - base) * 100
@@ -77,7 +77,7 @@ def test_best_reference_counts() -> None:
     refs = ["밥 먹었어? 얼른 와.", GS_STANDARD]
     assert score_answer(GS_STANDARD, GS_DIALECT, refs) == 100.0
     assert score_answer("밥 먹었어 얼른 와", GS_DIALECT, refs) == 100.0
-    answer = "밥 먹었니 퍼뜩 와라"
+    answer = "밥 뭇나 빨리 와라"
     each = [score_answer(answer, GS_DIALECT, [r]) for r in refs]
     assert each[0] != each[1]
     assert score_answer(answer, GS_DIALECT, refs) == max(each)
