@@ -75,7 +75,7 @@ _tables: _Tables | None = None
 
 
 def load() -> None:
-    """Load the analyser and the synonym table (once; safe from any thread). Takes about a second."""
+    """Load the analyser and the synonym table (once; safe from any thread). Takes one to two seconds."""
     global _kiwi, _tables
     with _lock:
         if _kiwi is None:
@@ -87,6 +87,8 @@ def load() -> None:
             # "심었는 데" reads as "심었는데" and "우리어머니가" as "우리 어머니가". (Removing every space
             # instead makes the analyser swallow an unknown dialect sentence as one long noun.)
             kiwi.global_config.space_tolerance = 2
+            # The first analysis builds internal tables (about a second): pay it here, not on an answer.
+            kiwi.tokenize("가")
             _kiwi = kiwi
 
 

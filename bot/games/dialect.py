@@ -7,6 +7,7 @@ import logging
 from collections import deque
 from typing import Any
 
+from bot.dialect import morphs
 from bot.dialect.bank import REGION_NAMES, DialectBankError, DialectItem, parse_region
 from bot.dialect.meaning_judge import JUDGE_MAX_ANSWERS, combine, judge_messages, parse_ratings
 from bot.dialect.scoring import points_for, score_answer
@@ -65,6 +66,9 @@ class DialectGame:
                 )
             except RoundAlreadyOpen:
                 return [Say(engine.t(space, "core.round_elsewhere"))]
+        if not morphs.is_loaded():
+            # Scoring needs the Korean analyser; load it while the players read the sentence.
+            engine.spawn(asyncio.to_thread(morphs.load), name="dialect-analyser")
         replies: list[Reply] = [
             RoundStarted(
                 engine.t(
