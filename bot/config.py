@@ -143,6 +143,8 @@ class Settings(BaseSettings):
     # --- cost -----------------------------------------------------------
     prices: dict[str, dict[str, float]] = Field(default_factory=lambda: dict(DEFAULT_PRICES))
     training_prices: dict[str, float] = Field(default_factory=lambda: dict(DEFAULT_TRAINING_PRICES))
+    # Local LoRA jobs (`finetune start --backend local`): one folder per job, with its state and adapter.
+    train_dir: Path = Path("catchbot-training")
     daily_call_budget: int = Field(500, ge=0, le=10_000_000)
     daily_cost_budget: float = Field(5.0, ge=0, le=1_000_000)
 

@@ -170,10 +170,52 @@ def cmd_dataset_check(args: argparse.Namespace, settings: Settings) -> int:
 # --- finetune -----------------------------------------------------------------------
 
 
+def _is_local(ref: str | None) -> bool:
+    from bot.finetune.local.jobs import PREFIX
+
+    return bool(ref) and str(ref).startswith(PREFIX)
+
+
+async def _start_local(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.finetune.local import jobs as local
+    from bot.finetune.local.data import read_examples
+
+    # Read both files now: a bad line is reported here, not minutes later in the training log.
+    _examples, kind = await asyncio.to_thread(read_examples, args.file)
+    if args.valid is not None:
+        await asyncio.to_thread(read_examples, args.valid)
+    base = await asyncio.to_thread(local.resolve_base, args.base)
+    params = local.Params(
+        epochs=args.epochs or 3,
+        lr=args.lr,
+        lora_r=args.lora_r,
+        lora_alpha=args.lora_alpha or 2 * args.lora_r,
+        max_steps=args.max_steps,
+        batch_size=args.batch_size or 4,
+    )
+    job = await asyncio.to_thread(
+        local.start,
+        settings.train_dir,
+        base=base,
+        train_file=args.file,
+        validation_file=args.valid,
+        params=params,
+        out=args.out,
+        allow_download=args.allow_download,
+    )
+    print(f"Started local fine-tuning job {job.id} on {job.base} ({kind} data)")
+    print(f"Job: {job.id}")
+    print(f"Follow it with `catchbot finetune status {job.id}`; its log is {job.path / local.LOG}.")
+    return 0
+
+
 @_guarded
 async def cmd_finetune_start(args: argparse.Namespace, settings: Settings) -> int:
     from bot.finetune import jobs
     from bot.finetune.check import check_file, format_report
+
+    if args.backend == "local":
+        return await _start_local(args, settings)
 
     files = [(args.file, "training", 10)] + ([(args.valid, "validation", 1)] if args.valid else [])
     for path, kind, min_examples in files:
@@ -235,6 +277,8 @@ async def _follow_to_end(client: Any, job_id: str, poll_interval: float) -> int:
 async def cmd_finetune_status(args: argparse.Namespace, settings: Settings) -> int:
     from bot.finetune import jobs
 
+    if _is_local(args.job):
+        return await _local_status(args, settings)
     client = jobs.client_for(settings)
     try:
         job = await (jobs.retrieve_job(client, args.job) if args.job else jobs.newest_job(client))
@@ -254,12 +298,38 @@ async def cmd_finetune_status(args: argparse.Namespace, settings: Settings) -> i
         await client.close()
 
 
+async def _local_status(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.finetune.local import jobs as local
+
+    job = await asyncio.to_thread(local.find, settings.train_dir, args.job)
+    print(local.format_local_job(job))
+    if args.plot:
+        from bot.finetune.jobs import MetricPoint
+        from bot.finetune.plot import plot_losses
+
+        points = [MetricPoint(step, train, valid) for step, train, valid in job.losses()]
+        await asyncio.to_thread(plot_losses, points, args.plot, title=f"{job.id} ({job.base})")
+        print(f"Wrote the loss plot ({len(points)} steps) to {args.plot}")
+    return 0
+
+
 @_guarded
 async def cmd_finetune_list(args: argparse.Namespace, settings: Settings) -> int:
     from bot.finetune import jobs
+    from bot.finetune.local import jobs as local
 
-    client = jobs.client_for(settings)
+    own = await asyncio.to_thread(local.all_jobs, settings.train_dir)
+    if own:
+        print(local.format_local_list(own[: args.limit]))
     try:
+        client = jobs.client_for(settings)
+    except FinetuneError:
+        if own:
+            return 0  # local jobs need no provider
+        raise
+    try:
+        if own:
+            print()
         print(jobs.format_job_list(await jobs.list_jobs(client, args.limit)))
         return 0
     finally:
@@ -270,6 +340,12 @@ async def cmd_finetune_list(args: argparse.Namespace, settings: Settings) -> int
 async def cmd_finetune_cancel(args: argparse.Namespace, settings: Settings) -> int:
     from bot.finetune import jobs
 
+    if _is_local(args.job):
+        from bot.finetune.local import jobs as local
+
+        own = await asyncio.to_thread(local.cancel, await asyncio.to_thread(local.find, settings.train_dir, args.job))
+        print(f"Local fine-tuning job {own.id} is now {own.status}.")
+        return 0
     client = jobs.client_for(settings)
     try:
         job = await jobs.cancel_job(client, args.job)
@@ -283,6 +359,16 @@ async def cmd_finetune_cancel(args: argparse.Namespace, settings: Settings) -> i
 async def cmd_finetune_use(args: argparse.Namespace, settings: Settings) -> int:
     from bot.finetune import jobs
 
+    if _is_local(args.ref):
+        from bot.finetune.local import jobs as local
+
+        own = await asyncio.to_thread(local.find, settings.train_dir, args.ref)
+        if own.status != "succeeded":
+            raise FinetuneError(f"Local job {own.id} is {own.status}; only a finished job can be used.")
+        change = await jobs.use_model(settings, None, own.served_name, args.game, args.space)
+        print(change.describe())
+        print(f"Serve it under that name first: catchbot finetune serve-command {own.id}")
+        return 0
     # A provider is needed to turn a job id into its model and to check a model exists;
     # a bare model id can still be stored without one (e.g. set up before the key).
     try:
@@ -304,6 +390,13 @@ async def cmd_finetune_use(args: argparse.Namespace, settings: Settings) -> int:
 async def cmd_finetune_delete(args: argparse.Namespace, settings: Settings) -> int:
     from bot.finetune import jobs
 
+    if _is_local(args.model):
+        from bot.finetune.local import jobs as local
+
+        own = await asyncio.to_thread(local.find, settings.train_dir, args.model)
+        await asyncio.to_thread(local.delete, own)
+        print(f"Deleted local job {own.id} and its adapter.")
+        return 0
     client = jobs.client_for(settings)
     try:
         await jobs.delete_model(client, args.model)
@@ -315,6 +408,34 @@ async def cmd_finetune_delete(args: argparse.Namespace, settings: Settings) -> i
             f"Warning: it is still the {game} model for every space; "
             f"switch with `catchbot finetune use MODEL --game {game}`."
         )
+    return 0
+
+
+@_guarded_sync
+def cmd_finetune_serve_command(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.finetune.local import jobs as local
+
+    print(local.serve_command(local.find(settings.train_dir, args.job)))
+    return 0
+
+
+@_guarded
+async def cmd_finetune_export(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.finetune.local import jobs as local
+    from bot.finetune.local.export import merge
+
+    job = await asyncio.to_thread(local.find, settings.train_dir, args.job)
+    print(f"Merging {job.id} into {job.base}…", file=sys.stderr)
+    out = await asyncio.to_thread(merge, job, args.merge)
+    print(f"Wrote the merged model to {out}")
+    return 0
+
+
+@_guarded_sync
+def cmd_finetune_models(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.finetune.local.models import format_models
+
+    print(format_models())
     return 0
 
 
@@ -396,12 +517,24 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     finetune = sub.add_parser("finetune", help="fine-tuning jobs (any OpenAI-compatible endpoint)")
     ft = finetune.add_subparsers(dest="finetune_command", metavar="COMMAND", required=True)
 
-    p = ft.add_parser("start", help="check, upload and start a fine-tuning job")
+    p = ft.add_parser("start", help="check, upload and start a fine-tuning job (or train one here)")
     p.add_argument("file", type=Path, metavar="FILE.jsonl")
-    p.add_argument("--valid", type=Path, metavar="FILE", help="validation file")
-    p.add_argument("--base", required=True, metavar="MODEL", help="base model to fine-tune")
+    p.add_argument("--valid", "--validation", type=Path, metavar="FILE", help="validation file")
+    p.add_argument("--base", required=True, metavar="MODEL", help="base model (local: a folder or cached HF id)")
+    p.add_argument(
+        "--backend",
+        choices=("provider", "local"),
+        default="provider",
+        help="provider: the OpenAI-compatible endpoint's jobs (default); local: a LoRA adapter trained here",
+    )
     p.add_argument("--epochs", type=_positive_int)
     p.add_argument("--batch-size", type=_positive_int)
+    p.add_argument("--lr", type=_positive_float, default=2e-4, help="local: learning rate (default 2e-4)")
+    p.add_argument("--lora-r", type=_positive_int, default=16, help="local: LoRA rank (default 16)")
+    p.add_argument("--lora-alpha", type=_positive_int, help="local: LoRA alpha (default 2 x rank)")
+    p.add_argument("--max-steps", type=_positive_int, help="local: stop after N steps")
+    p.add_argument("--out", type=Path, metavar="DIR", help="local: where the adapter goes (default: the job folder)")
+    p.add_argument("--allow-download", action="store_true", help="local: let the base be fetched from the Hub")
     p.add_argument("--lr-multiplier", type=_positive_float)
     p.add_argument("--suffix", help="text the provider puts in the fine-tuned model's name")
     p.add_argument("--detach", action="store_true", help="start and return without following")
@@ -430,9 +563,21 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--space", default="*", help="only this space (default: * = every space)")
     p.set_defaults(handler=cmd_finetune_use)
 
-    p = ft.add_parser("delete", help="delete a fine-tuned model at the provider")
-    p.add_argument("model", metavar="MODEL")
+    p = ft.add_parser("delete", help="delete a fine-tuned model at the provider, or a local job")
+    p.add_argument("model", metavar="MODEL|LOCAL_JOB")
     p.set_defaults(handler=cmd_finetune_delete)
+
+    p = ft.add_parser("serve-command", help="the vLLM command that serves a local job's adapter")
+    p.add_argument("job", metavar="LOCAL_JOB")
+    p.set_defaults(handler=cmd_finetune_serve_command)
+
+    p = ft.add_parser("export", help="write a local job's base model with its adapter merged in")
+    p.add_argument("job", metavar="LOCAL_JOB")
+    p.add_argument("--merge", type=Path, required=True, metavar="OUT", help="folder for the merged model")
+    p.set_defaults(handler=cmd_finetune_export)
+
+    p = ft.add_parser("models", help="open-weights bases suggested for local fine-tuning")
+    p.set_defaults(handler=cmd_finetune_models)
 
     # eval ------------------------------------------------------------------------
     evaluation = sub.add_parser("eval", help="score models on a held-out chat JSONL file")
