@@ -162,6 +162,14 @@ async def test_everyday_calls_round_trip(store: SqlStorage) -> None:
     await store.save_dialect_answer(round_id, "u1", "안녕하세요", 87.5, 150.0)
     await store.save_dialect_answer(round_id, "u1", "안녕하십니까", 91.0, 160.0)
     assert await store.dialect_answers(round_id) == [("u1", "Alice B", "안녕하십니까", 91.0)]
+    await store.upsert_player("s", "u2", "Bob")
+    await store.save_dialect_answer(round_id, "u2", "반갑습니다", 40.0, 170.0)
+    # The meaning judge lifts a score: the answer and its time stay, the order follows the new score.
+    await store.rescore_dialect_answers(round_id, {"u2": 95.0})
+    assert await store.dialect_answers(round_id) == [
+        ("u2", "Bob", "반갑습니다", 95.0),
+        ("u1", "Alice B", "안녕하십니까", 91.0),
+    ]
     drawing_round = await new_round(store, channel="c2")
     drawing = await store.add_drawing(
         round_id=drawing_round, space="s", user="alice", upload_no=1, image=b"\x89PNG\x00", mime="image/png",
