@@ -39,41 +39,6 @@ EPOCHS = 3
 BATCH = 4
 
 
-def build(folder: Path, hidden: int, layers: int) -> int:
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    from tests.tiny_models import CHAT_TEMPLATE, SPECIAL
-
-    bpe = Tokenizer(models.BPE(unk_token=None))
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    bpe.train_from_iterator(
-        [t for p in PAIRS for t in p] * 10,
-        trainer=trainers.BpeTrainer(
-            vocab_size=600, special_tokens=SPECIAL, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
-        ),
-    )
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, pad_token="<|pad|>", eos_token="<|end|>")
-    tokenizer.chat_template = CHAT_TEMPLATE
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=hidden,
-        intermediate_size=hidden * 2,
-        num_hidden_layers=layers,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-    )
-    model = LlamaForCausalLM(config)
-    model.save_pretrained(folder.as_posix())
-    tokenizer.save_pretrained(folder.as_posix())
-    return sum(p.numel() for p in model.parameters())
-
-
 def time_steps(base: Path, data: Path, steps: int) -> tuple[float, float]:
     """Median seconds per step and tokens per step, through the same trainer set-up as a local job."""
     import torch
@@ -127,6 +92,7 @@ def main() -> None:
 
     from bot.ai.players import dialect_messages
     from bot.config import load_settings
+    from tests.tiny_models import build_tiny_model
 
     settings = load_settings(env_file=None)
     device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -141,7 +107,7 @@ def main() -> None:
         data.write_text("\n".join(lines) + "\n", encoding="utf-8")
         for hidden, layers in SIZES:
             folder = Path(tmp) / f"m{hidden}"
-            params = build(folder, hidden, layers)
+            params = build_tiny_model(folder, [t for p in PAIRS for t in p] * 10, hidden=hidden, layers=layers)
             seconds, tokens = time_steps(folder, data, args.steps)
             results.append((params, seconds))
             print(

@@ -8,6 +8,7 @@ randomly initialised two-layer Llama of about a hundred thousand parameters.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 CHAT_TEMPLATE = (
     "{% for message in messages %}"
@@ -20,29 +21,37 @@ CHAT_TEMPLATE = (
 SPECIAL = ["<|pad|>", "<|end|>", "<|system|>", "<|user|>", "<|assistant|>"]
 
 
-def build_tiny_model(folder: Path, sentences: list[str]) -> Path:
-    """Save a tiny random Llama and a BPE tokenizer trained on ``sentences`` to ``folder``."""
-    import torch
+def train_tokenizer(texts: list[str], *, extra: tuple[str, ...] = (), vocab_size: int = 600) -> Any:
+    """A byte-level BPE tokenizer trained on ``texts``, with the chat template's special tokens."""
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+    from transformers import PreTrainedTokenizerFast
 
     bpe = Tokenizer(models.BPE(unk_token=None))
     bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     bpe.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=600, special_tokens=SPECIAL, initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
+        vocab_size=vocab_size, special_tokens=[*SPECIAL, *extra], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
     )
-    bpe.train_from_iterator(sentences, trainer=trainer)
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=bpe, pad_token="<|pad|>", eos_token="<|end|>", bos_token=None, unk_token=None
-    )
+    bpe.train_from_iterator(texts, trainer=trainer)
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, pad_token="<|pad|>", eos_token="<|end|>")
+    if extra:
+        tokenizer.add_special_tokens({"additional_special_tokens": list(extra)})
+    return tokenizer
+
+
+def build_tiny_model(folder: Path, sentences: list[str], *, hidden: int = 64, layers: int = 2) -> int:
+    """Save a tiny random Llama and a tokenizer trained on ``sentences`` to ``folder``; its parameter count."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tokenizer = train_tokenizer(sentences)
     tokenizer.chat_template = CHAT_TEMPLATE
     torch.manual_seed(0)
     config = LlamaConfig(
         vocab_size=len(tokenizer),
-        hidden_size=64,
-        intermediate_size=128,
-        num_hidden_layers=2,
+        hidden_size=hidden,
+        intermediate_size=hidden * 2,
+        num_hidden_layers=layers,
         num_attention_heads=4,
         num_key_value_heads=2,
         max_position_embeddings=512,
@@ -55,7 +64,7 @@ def build_tiny_model(folder: Path, sentences: list[str]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(folder.as_posix())
     tokenizer.save_pretrained(folder.as_posix())
-    return folder
+    return sum(p.numel() for p in model.parameters())
 
 
 VISION_TEMPLATE = (
@@ -76,7 +85,6 @@ def build_tiny_vlm(folder: Path, words: list[str]) -> Path:
     32×32 images in 8×8 patches: each picture becomes 16 image tokens.
     """
     import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import (
         CLIPImageProcessor,
         CLIPVisionConfig,
@@ -84,18 +92,9 @@ def build_tiny_vlm(folder: Path, words: list[str]) -> Path:
         LlavaConfig,
         LlavaForConditionalGeneration,
         LlavaProcessor,
-        PreTrainedTokenizerFast,
     )
 
-    bpe = Tokenizer(models.BPE(unk_token=None))
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=400, special_tokens=[*SPECIAL, "<image>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()
-    )
-    bpe.train_from_iterator(words * 5, trainer=trainer)
-    tokenizer = PreTrainedTokenizerFast(tokenizer_object=bpe, pad_token="<|pad|>", eos_token="<|end|>")
-    tokenizer.add_special_tokens({"additional_special_tokens": ["<image>"]})
+    tokenizer = train_tokenizer(words * 5, extra=("<image>",), vocab_size=400)
     images = CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32})
     processor = LlavaProcessor(
         image_processor=images,
