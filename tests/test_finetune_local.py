@@ -146,6 +146,8 @@ def test_status_list_serve_command_and_use(workdir: Path, trained: tuple[str, di
     assert status.returncode == 0, status.stderr
     assert f"Local job {job}: succeeded" in status.stdout and "step 60/60" in status.stdout
     assert (workdir / "curve.png").stat().st_size > 1000
+    newest = catchbot("finetune", "status", cwd=workdir)  # no provider set up: the newest local job
+    assert newest.returncode == 0 and newest.stdout.startswith("Local job local-"), newest.stderr
     listed = catchbot("finetune", "list", cwd=workdir)
     assert listed.returncode == 0 and job in listed.stdout and "succeeded" in listed.stdout
     serve = catchbot("finetune", "serve-command", job, cwd=workdir)

@@ -279,7 +279,17 @@ async def cmd_finetune_status(args: argparse.Namespace, settings: Settings) -> i
 
     if _is_local(args.job):
         return await _local_status(args, settings)
-    client = jobs.client_for(settings)
+    try:
+        client = jobs.client_for(settings)
+    except FinetuneError:
+        if args.job is None:  # no provider: the newest local job, if there is one
+            from bot.finetune.local import jobs as local
+
+            own = await asyncio.to_thread(local.all_jobs, settings.train_dir)
+            if own:
+                args.job = own[0].id
+                return await _local_status(args, settings)
+        raise
     try:
         job = await (jobs.retrieve_job(client, args.job) if args.job else jobs.newest_job(client))
         events = await jobs.job_events(client, job.id, args.events)
