@@ -25,9 +25,9 @@ __all__ = ["JUDGE_FLOOR", "JUDGE_LIFT", "combine", "judge_messages", "parse_rati
 JUDGE_FLOOR: Final = 10.0
 # The most the judge can add to a deterministic score.
 JUDGE_LIFT: Final = 50.0
-# Answers shown to the judge, best first; the rest keep their deterministic score. The ratings of
-# 40 answers fit the dialect model's default length cap.
-JUDGE_MAX_ANSWERS: Final = 40
+# Answers shown to the judge, best first; the rest keep their deterministic score. The reply is read
+# from the model's answer, which is cut at 200 characters: 30 ratings ("100, " each) fit with room.
+JUDGE_MAX_ANSWERS: Final = 30
 
 JUDGE_SYSTEM_PROMPT: Final = (
     "You grade a Korean dialect translation game. The user message is one JSON document with the fields "
