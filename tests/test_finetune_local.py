@@ -23,6 +23,7 @@ import pytest
 
 from bot.finetune.errors import FinetuneError
 from bot.finetune.local.data import read_examples
+from tests.imagecorpus import bomb_png
 from tests.stubs.openai_server import OpenAIStub
 from tests.test_finetune_support import data_url, make_settings, png_bytes, run_cli
 from tests.tiny_models import build_tiny_model, build_tiny_vlm
@@ -260,6 +261,29 @@ def test_vision_files_become_images_for_trl(tmp_path: Path) -> None:
     path.write_text(json.dumps(line) + "\n", "utf-8")
     with pytest.raises(FinetuneError, match="only data:image"):
         read_examples(path)
+
+
+@pytest.mark.parametrize(
+    ("line", "sentence"),
+    [
+        ("[" * 100_000 + "]" * 100_000, "line 1 is not JSON"),
+        ('{"n": ' + "9" * 5000 + "}", "line 1 is not JSON"),
+        (
+            json.dumps({"messages": [
+                {"role": "user", "content": [{"type": "image_url", "image_url": {"url": data_url(bomb_png())}}]},
+                {"role": "assistant", "content": "apple"},
+            ]}),
+            "line 1: ",
+        ),
+    ],
+    ids=["nested", "long-number", "bomb"],
+)  # fmt: skip
+def test_a_hostile_training_line_is_one_sentence(tmp_path: Path, line: str, sentence: str) -> None:
+    path = tmp_path / "hostile.jsonl"
+    path.write_text(line + "\n", "utf-8")
+    with pytest.raises(FinetuneError, match=sentence) as refused:
+        read_examples(path)
+    assert "\n" not in str(refused.value)
 
 
 def test_a_vision_language_model_trains_on_drawings_and_merges(tmp_path: Path) -> None:

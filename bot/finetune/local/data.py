@@ -24,18 +24,29 @@ from bot.finetune.errors import FinetuneError
 ROLES = ("system", "user", "assistant")
 
 
+# Training pictures keep their size up to this side; only bigger ones are shrunk (as uploads are).
+MAX_SIDE = 4096
+
+
 def _image(url: str, where: str) -> Any:
     from PIL import Image
+
+    from bot.ai.images import normalise_image
+    from bot.errors import RefusedImage
 
     if not url.startswith("data:image/") or ";base64," not in url:
         raise FinetuneError(f"{where}: only data:image/...;base64 image URLs can be trained on locally.")
     try:
         raw = base64.b64decode(url.split(";base64,", 1)[1], validate=True)
-        image = Image.open(io.BytesIO(raw))
-        image.load()
-    except (binascii.Error, ValueError, OSError) as exc:
+    except (binascii.Error, ValueError) as exc:
         raise FinetuneError(f"{where}: the image cannot be decoded ({exc}).") from None
-    return image.convert("RGB")
+    try:
+        # The checks every upload gets (type, bytes, decompression bombs, pixels, shape), and the same
+        # flattening onto white: the model trains on pictures as the game will show them to it.
+        clean = normalise_image(raw, max_side=MAX_SIDE)
+    except RefusedImage as exc:
+        raise FinetuneError(f"{where}: {exc}") from None
+    return Image.open(io.BytesIO(clean.data)).convert("RGB")
 
 
 def _message(raw: Any, where: str, images: list[Any]) -> tuple[dict[str, Any], bool]:
@@ -70,20 +81,21 @@ def _as_text(message: dict[str, Any]) -> dict[str, Any]:
 
 def read_examples(path: Path) -> tuple[list[dict[str, Any]], str]:
     """The file's examples and their kind, ``"text"`` or ``"vision"``; a bad line is one clear sentence."""
+    from bot.finetune.check import MAX_LINE_BYTES, iter_lines
+
     examples: list[dict[str, Any]] = []
     any_vision = False
     try:
-        handle = path.open(encoding="utf-8")
-    except OSError as exc:
-        raise FinetuneError(f"Cannot read {path}: {exc.strerror or exc}.") from None
-    with handle:
-        for number, line in enumerate(handle, start=1):
+        # The dataset checker's reader: a line over MAX_LINE_BYTES is never read into memory.
+        for number, line in iter_lines(path):
+            where = f"{path.name} line {number}"
+            if line is None:
+                raise FinetuneError(f"{where} is over {MAX_LINE_BYTES // (1024 * 1024)} MB.")
             if not line.strip():
                 continue
-            where = f"{path.name} line {number}"
             try:
                 record = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):  # not JSON, not UTF-8, a number too long, nested too deep
                 raise FinetuneError(f"{where} is not JSON.") from None
             raw = record.get("messages") if isinstance(record, dict) else None
             if not isinstance(raw, list) or not raw:
@@ -97,6 +109,8 @@ def read_examples(path: Path) -> tuple[list[dict[str, Any]], str]:
             if messages[-1]["role"] != "assistant":
                 raise FinetuneError(f"{where} does not end with the assistant's answer.")
             examples.append({"messages": messages, "images": images})
+    except OSError as exc:
+        raise FinetuneError(f"Cannot read {path}: {exc.strerror or exc}.") from None
     if not examples:
         raise FinetuneError(f"{path} has no examples.")
     if any_vision:
