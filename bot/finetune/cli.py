@@ -185,14 +185,17 @@ async def _start_local(args: argparse.Namespace, settings: Settings) -> int:
     if args.valid is not None:
         await asyncio.to_thread(read_examples, args.valid)
     base = await asyncio.to_thread(local.resolve_base, args.base)
-    params = local.Params(
-        epochs=args.epochs or 3,
-        lr=args.lr,
-        lora_r=args.lora_r,
-        lora_alpha=args.lora_alpha or 2 * args.lora_r,
-        max_steps=args.max_steps,
-        batch_size=args.batch_size or 4,
-    )
+    given = {
+        "epochs": args.epochs,
+        "lr": args.lr,
+        "lora_r": args.lora_r,
+        "lora_alpha": args.lora_alpha,
+        "max_steps": args.max_steps,
+        "batch_size": args.batch_size,
+    }
+    params = local.Params(**{name: value for name, value in given.items() if value is not None})
+    if args.lora_alpha is None:
+        params.lora_alpha = 2 * params.lora_r
     job = await asyncio.to_thread(
         local.start,
         settings.train_dir,
@@ -314,12 +317,8 @@ async def _local_status(args: argparse.Namespace, settings: Settings) -> int:
     job = await asyncio.to_thread(local.find, settings.train_dir, args.job)
     print(local.format_local_job(job))
     if args.plot:
-        from bot.finetune.jobs import MetricPoint
-        from bot.finetune.plot import plot_losses
-
-        points = [MetricPoint(step, train, valid) for step, train, valid in job.losses()]
-        await asyncio.to_thread(plot_losses, points, args.plot, title=f"{job.id} ({job.base})")
-        print(f"Wrote the loss plot ({len(points)} steps) to {args.plot}")
+        steps = await asyncio.to_thread(job.plot, args.plot)
+        print(f"Wrote the loss plot ({steps} steps) to {args.plot}")
     return 0
 
 
@@ -539,8 +538,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     )
     p.add_argument("--epochs", type=_positive_int)
     p.add_argument("--batch-size", type=_positive_int)
-    p.add_argument("--lr", type=_positive_float, default=2e-4, help="local: learning rate (default 2e-4)")
-    p.add_argument("--lora-r", type=_positive_int, default=16, help="local: LoRA rank (default 16)")
+    p.add_argument("--lr", type=_positive_float, help="local: learning rate (default 2e-4)")
+    p.add_argument("--lora-r", type=_positive_int, help="local: LoRA rank (default 16)")
     p.add_argument("--lora-alpha", type=_positive_int, help="local: LoRA alpha (default 2 x rank)")
     p.add_argument("--max-steps", type=_positive_int, help="local: stop after N steps")
     p.add_argument("--out", type=Path, metavar="DIR", help="local: where the adapter goes (default: the job folder)")

@@ -187,11 +187,11 @@ class DialectGame:
                 log.warning("meaning judge in %s gave no usable ratings: %r", space.id, reply.text[:80])
         except (AIUnavailable, TimeoutError) as exc:
             log.warning("meaning judge unavailable in %s: %s", space.id, exc)
-        lifted = {
-            user: combine(score, rating)
-            for (user, _text, score), rating in zip(entries, ratings or [], strict=False)
-            if combine(score, rating) != score
-        }
+        lifted: dict[str, float] = {}
+        for (user, _text, score), rating in zip(entries, ratings or [], strict=False):
+            final = combine(score, rating)
+            if final != score:
+                lifted[user] = final
         async with engine.locks.hold(active.key):
             if not engine.current(active):
                 return  # skipped meanwhile, or closed by the "judged" timer

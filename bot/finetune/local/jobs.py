@@ -119,6 +119,15 @@ class LocalJob:
                 rows.append((int(step), float(train) if train else None, float(valid) if valid else None))
         return rows
 
+    def plot(self, out: Path) -> int:
+        """Draw the loss curves to ``out`` (needs matplotlib); the number of steps drawn."""
+        from bot.finetune.jobs import MetricPoint
+        from bot.finetune.plot import plot_losses
+
+        points = [MetricPoint(step, train, valid) for step, train, valid in self.losses()]
+        plot_losses(points, out, title=f"{self.id} ({self.base})")
+        return len(points)
+
     def add_loss(self, step: int, train: float | None, valid: float | None) -> None:
         with (self.path / LOSSES).open("a", encoding="utf-8", newline="") as f:
             csv.writer(f).writerow(

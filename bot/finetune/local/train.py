@@ -86,15 +86,9 @@ def _callback(job: LocalJob, started: float) -> Any:
 
 
 def _plot(job: LocalJob) -> None:
-    from bot.finetune.errors import FinetuneError as PlotError
-    from bot.finetune.jobs import MetricPoint
-
     try:
-        from bot.finetune.plot import plot_losses
-
-        points = [MetricPoint(step, train, valid) for step, train, valid in job.losses()]
-        plot_losses(points, job.path / "loss.png", title=f"{job.id} ({job.base})")
-    except PlotError as exc:  # matplotlib missing, or nothing logged
+        job.plot(job.path / "loss.png")
+    except FinetuneError as exc:  # matplotlib missing, or nothing logged
         print(f"no loss plot: {exc}")
 
 
