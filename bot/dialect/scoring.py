@@ -27,6 +27,7 @@ import math
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 
 from sacrebleu.metrics import CHRF
@@ -143,17 +144,26 @@ def explain_answer(answer: str, dialect: str, references: Sequence[str]) -> Expl
     return best
 
 
+@lru_cache(maxsize=2048)
+def _copy_baseline(src: str, ref: str) -> tuple[float, str, str, float]:
+    """What copying ``src`` earns against ``ref``, as text and as content forms (the same for every answer
+    of a round, so worked out once)."""
+    src_form, ref_form = content_form(src), content_form(ref)
+    return _chrf_normalised(src, ref), src_form, ref_form, _chrf_normalised(src_form, ref_form)
+
+
 def _explain_one(hyp: str, src: str, ref: str, reference: str) -> Explanation:
     if not hyp:
         return Explanation(0.0, reference, 0.0, None, "surface", 1.0)
-    surface = _rescaled(_chrf_normalised(hyp, ref), _chrf_normalised(src, ref))
-    hyp_form, ref_form, src_form = content_form(hyp), content_form(ref), content_form(src)
+    surface_base, src_form, ref_form, meaning_base = _copy_baseline(src, ref)
+    surface = _rescaled(_chrf_normalised(hyp, ref), surface_base)
+    hyp_form = content_form(hyp)
     meaning: float | None = None
     if src_form != ref_form and ref_form:
         if hyp_form == ref_form:
             meaning = 100.0
         else:
-            meaning = _rescaled(_chrf_normalised(hyp_form, ref_form), _chrf_normalised(src_form, ref_form))
+            meaning = _rescaled(_chrf_normalised(hyp_form, ref_form), meaning_base)
     factor = _length_factor(hyp, ref)
     decided = "meaning" if meaning is not None and meaning > surface else "surface"
     score = round(max(surface, meaning or 0.0) * factor, 1)
