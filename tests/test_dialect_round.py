@@ -76,3 +76,32 @@ async def test_nobody_answers_closes_without_points(
     assert "Nobody answered" in transport.texts()[-1]
     board = (await engine.handle(command("leaderboard", "dialect", "all")))[0]
     assert board.rows == ()  # type: ignore[union-attr]
+
+
+async def test_a_restart_with_an_open_dialect_round_goes_on(make_settings, tmp_path, clock: FakeClock) -> None:
+    """The bot stops while a dialect round is open; the next start resumes it instead of crashing."""
+    from storage import Database
+
+    db = await Database.open(tmp_path / "catchbot.db")
+    first = Engine(make_settings(), db, transport=RecordingTransport(), clock=clock, tick_interval=3600)
+    await first.start()
+    await first.handle(command("dialect", "jeju"))
+    item = first.rounds[("s1", "c1")].item
+    assert item is not None
+    await first.handle(chat(item.references[0], user="bob"))
+    await db.close()  # the process dies: no stop(), the round stays open in the file
+
+    clock.advance(20)
+    db2 = await Database.open(tmp_path / "catchbot.db")
+    transport = RecordingTransport()
+    second = Engine(make_settings(), db2, transport=transport, clock=clock, tick_interval=3600)
+    await second.start()
+    resumed = transport.texts()
+    assert any("goes on" in t and "40" in t and item.dialect in t for t in resumed)
+    await second.handle(chat(item.references[0], user="carol"))
+    clock.advance(41)
+    await second.tick()
+    result = transport.results()[-1]
+    assert {line.name for line in result.lines} == {"Bob", "Carol"}  # the answer from before the stop counts
+    await second.stop()
+    await db2.close()

@@ -282,6 +282,15 @@ class DialectGame:
             )
         return "\n".join(parts)
 
+    async def resumed(self, active: ActiveRound, now: float) -> list[Reply]:
+        """Back after a restart: the channel hears the round goes on and sees the sentence again."""
+        engine = self.services
+        space = await engine.space_of(active)
+        note = engine.t(space, "core.round_resumed", game=engine.t(space, "core.game_dialect"), left=active.left(now))
+        assert active.item is not None
+        sentence = engine.t(space, "dialect.sentence", sentence=neutralise(active.item.dialect, 300))
+        return [Say(f"{note}\n{sentence}")]
+
     async def revive(self, row: RoundRow) -> ActiveRound | None:
         item = (await self.services.sentence_bank(row.space)).get(row.secret)
         return None if item is None else ActiveRound.from_row(row, item=item)
