@@ -780,10 +780,45 @@ class Judge:
 
         slip = self._slip(read, word, names, matches, rejected)
         if slip is not None:
-            return slip
+            verdict, span = slip
+            if others and self._hedges(read, span, others[0]):
+                # "sandalss and cats" is as much a list of two as "sandals and cats".
+                between = read.text(min(span.start, others[0].start), max(span.end, others[0].end))
+                return Verdict(False, "list", None, f"does not count: '{between}' offers two different words")
+            return verdict
         if not explain:
             return Verdict(False, "none", None, "")
         return Verdict(False, "none", None, self._explain_miss(read, word, names, matches, rejected))
+
+    def mentions(self, word: Word, text: str) -> bool:
+        """Does ``text`` name the secret anywhere, however it is framed?
+
+        Stricter than :meth:`judge`: a name that is denied, offered as one of two, listed, hidden
+        inside a longer word or one typing slip away still gives the word away to anyone who reads
+        it, so a public message that mentions it must not show it while the round runs.
+        """
+        names = self._secret_names(word)
+        read = _read_guess(text)
+        if not read.tokens:
+            return False
+        compact = "".join(read.tokens)
+        if any(name.key in compact for name in names):
+            return True
+        by_key = {name.key: name for name in names}
+        maxspan = max(self._maxspan, max((n.tokens for n in names), default=1) + 1)
+        if any(match.is_secret for match in self._scan(read, word.id, by_key, maxspan)):
+            return True
+        eligible = [name for name in names if name.slip_ok]
+        span = max((name.tokens for name in eligible), default=0) + 1
+        for start in range(len(read.tokens)):
+            prefix = ""
+            for end in range(start, min(len(read.tokens), start + span)):
+                for form in read.forms[end]:
+                    typed = _jamo(prefix + form)
+                    if any(abs(len(typed) - len(n.jamo)) <= 1 and _within_one(typed, n.jamo) for n in eligible):
+                        return True
+                prefix += read.tokens[end]
+        return False
 
     def candidates(self, guess: str) -> list[str]:
         """Ids of every bank word this guess could count for (a superset; judge each to be sure)."""
@@ -954,7 +989,8 @@ class Judge:
         names: tuple[_Name, ...],
         matches: list[_Match],
         rejected: list[str],
-    ) -> Verdict | None:
+    ) -> tuple[Verdict, _Match] | None:
+        """A typing slip of a name, with the span it was read in."""
         eligible = [name for name in names if name.slip_ok]
         if not eligible:
             return None
@@ -1008,12 +1044,13 @@ class Judge:
                         if negation:
                             rejected.append(f"does not count: '{name.text}' is denied here ('{negation}')")
                             continue
-                        return Verdict(
+                        verdict = Verdict(
                             True,
                             "slip",
                             name.text,
                             f"counts as a typing slip of '{name.text}' ('{said}' is one {name.unit} off)",
                         )
+                        return verdict, _Match(start, end + 1, name.key, True, ())
         return None
 
     def _rival(self, jamo: str, secret_id: str, secret_jamo: set[str]) -> tuple[str, str] | None:

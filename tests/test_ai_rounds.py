@@ -85,6 +85,41 @@ async def test_wrong_ai_guess_is_shown_and_humans_can_still_win(
     assert [r[0] for r in await ledger(db)] == ["bob", "alice"]
 
 
+async def test_a_wrong_ai_guess_that_names_the_secret_never_shows_it(
+    make_engine, stub: OpenAIStub, db: Database, transport: RecordingTransport
+) -> None:
+    """Denied, listed, offered as an alternative, misspelt: the word stays hidden until the round ends."""
+    from bot.judge import normalise
+    from bot.replies import Whisper
+
+    engine = await make_engine(transport)
+    framings = (
+        "{o} or {w}. Not it!",
+        "not a {w}",
+        "{w}s and {o}s",
+        "a tree, a {w}, a house",
+        "definitely no {w} here",
+    )
+    for number, framing in enumerate(framings):
+        secret = await start_drawing(engine)
+        word = engine.rounds[("s1", "c1")].word
+        assert word is not None
+        guess = framing.format(w=secret, o="cat" if secret != "cat" else "dog")
+        stub.chat_reply = answering(guess)
+        before = len(transport.sent)
+        await engine.handle(upload(drawing()))
+        await engine.idle()
+        public = [r.text for _, _, r in transport.sent[before:] if not isinstance(r, Whisper) and hasattr(r, "text")]
+        assert public and "AI guessed, but not quite" in public[-1], (guess, public)
+        for text in public:
+            assert all(normalise(name) not in normalise(text) for name in (word.en, word.ko)), (guess, text)
+        async with db._conn.execute("SELECT ai_guess, ai_correct FROM drawings ORDER BY id DESC") as cur:
+            assert tuple(await cur.fetchone()) == (guess, 0)  # kept for the fine-tuning data as it was
+        assert ("s1", "c1") in engine.rounds, guess  # a wrong guess does not end the round
+        await engine.handle(chat(secret, user="bob"))
+        assert len(transport.results()) == number + 1 and "bob got it" in transport.results()[-1].text.casefold()
+
+
 async def test_space_model_override_is_sent(make_engine, stub: OpenAIStub, transport: RecordingTransport) -> None:
     engine = await make_engine(transport)
     set_reply = await engine.handle(command("model", "drawing", "ft:gpt-4o-2024-08-06:org:canvas:abc", admin=True))

@@ -417,3 +417,36 @@ def test_the_games_quick_verdict_agrees_with_the_explained_one(judge: Judge) -> 
         guess = rng.choice([*guesses, word.en, word.ko, word.en[:-1] + "x"])
         full, quick = judge.judge(word, guess), judge.judge(word, guess, explain=False)
         assert (full.correct, full.kind) == (quick.correct, quick.kind), (word.id, guess)
+
+
+@pytest.mark.parametrize(
+    ("secret", "text"),
+    [
+        ("cat", "dog or cat. Not it!"),
+        ("cat", "not a cat"),
+        ("watermelon", "watermelons and apples"),
+        ("watermelon", "not a watermellon"),  # one letter off
+        ("cat", "고양이가 아니에요"),
+        ("cat", "kitty?"),  # an alias
+        ("apple", "pineapple"),  # inside a longer word: still the word on screen
+        ("smiley", "웃는얼굴 아님"),
+    ],
+)
+def test_mentions_finds_the_secret_however_it_is_framed(judge: Judge, secret: str, text: str) -> None:
+    word = BANK.get(secret)
+    assert word is not None
+    assert not judge.judge(word, text).correct or text == "kitty?"
+    assert judge.mentions(word, text)
+
+
+@pytest.mark.parametrize(("secret", "text"), [("cat", "a dog on a house"), ("watermelon", "a ball"), ("cat", "")])
+def test_mentions_is_quiet_about_other_words(judge: Judge, secret: str, text: str) -> None:
+    word = BANK.get(secret)
+    assert word is not None and not judge.mentions(word, text)
+
+
+def test_a_typing_slip_next_to_another_word_is_a_list_too(judge: Judge) -> None:
+    watermelon = BANK.get("watermelon")
+    assert watermelon is not None
+    assert judge.judge(watermelon, "watermellon").kind == "slip"
+    assert judge.judge(watermelon, "watermellon and cat").kind == "list"

@@ -222,6 +222,9 @@ class DrawingGame:
                 await engine.db.add_participant(active.id, AI_USER, "guesser")
                 if verdict.correct:
                     replies += await self._win(active, space, AI_USER, AI_NAME, answer.text or "", by_ai=True)
+                elif judge.mentions(active.word, answer.text or ""):
+                    # "cat or deer", "not a deer": wrong, but showing it would hand the word to the humans.
+                    replies.append(Say(engine.t(space, "draw.ai_wrong_hidden")))
                 else:
                     replies.append(Say(engine.t(space, "draw.ai_wrong", guess=neutralise(answer.text or "…", 80))))
         await engine.deliver(active.key, replies)
