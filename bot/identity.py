@@ -51,6 +51,23 @@ def human_name(name: str) -> str:
     return cleaned
 
 
+# Characters that print as nothing (or as blank space) but are letters or symbols to Unicode.
+_BLANK_LETTERS = frozenset("\u3164\u115f\u1160\uffa0\u2800\u180e")
+
+
+def shows_nothing(name: str) -> bool:
+    """Would ``name`` look empty on screen (only spaces, format characters, fillers)?"""
+    return all(
+        ch.isspace() or ch in _BLANK_LETTERS or unicodedata.category(ch) in {"Cc", "Cf", "Mn", "Me", "Zs"}
+        for ch in name
+    )
+
+
+def fallback_name(user: str) -> str:
+    """What a player whose name shows nothing is called: a person mark and the tail of their id."""
+    return f"{HUMAN_MARK} {user[-4:] or '?'}"
+
+
 def names_the_ai(text: str) -> bool:
     """Does a ``/stats`` argument mean the AI? (``AI``, ``ai``, ``🤖``, ``🤖 AI``, ``catchbot:ai``.)"""
     stripped = text.strip()
@@ -72,7 +89,7 @@ def as_human(event: E) -> E:
     user = origin.user
     if user.startswith(RESERVED_PREFIX):
         user = f"human:{user}"
-    name = human_name(origin.display_name)
+    name = fallback_name(user) if shows_nothing(origin.display_name) else human_name(origin.display_name)
     if user == origin.user and name == origin.display_name:
         return event
     return dataclasses.replace(event, origin=dataclasses.replace(origin, user=user, display_name=name))  # type: ignore[type-var]

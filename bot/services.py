@@ -48,6 +48,10 @@ class NoRoute(LookupError):
     """A transport has no way to reach that space here (its platform is not connected yet, or not in this process)."""
 
 
+class Undelivered(RuntimeError):
+    """The platform refused or could not take a round's result now (an outage, a permission): try again later."""
+
+
 class GameServices:
     """Settings, storage, clock, locks, the open rounds, the banks and the AI hooks, shared by the games."""
 
@@ -185,6 +189,9 @@ class GameServices:
         except NoRoute:
             log.debug("no route to %s/%s yet; %d replies wait", *key, len(replies))
             return False
+        except Undelivered as exc:
+            log.warning("a result for %s/%s was not delivered (%s); the outbox sweep tries again", *key, exc)
+            return False
         except Exception:
             log.exception("could not deliver %d replies to %s/%s", len(replies), *key)
             return False
@@ -214,6 +221,9 @@ class GameServices:
                 continue
             if await self.deliver((pending.space, pending.channel), replies):
                 sent += 1
+            elif claim_first:
+                # Claimed but not delivered: give it back, so that the next sweep (here or elsewhere) tries again.
+                await self.db.unmark_announced(pending.id)
         return sent
 
     # --- rounds ---------------------------------------------------------------

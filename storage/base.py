@@ -640,6 +640,10 @@ class SqlStorage:
         )
         return changed == 1
 
+    async def unmark_announced(self, announcement_id: int) -> None:
+        """Undo a claim whose delivery failed: the result is pending again."""
+        await self._execute("UPDATE outbox SET announced_at = NULL WHERE id = ?", (announcement_id,))
+
     async def mark_round_announced(self, round_id: int, at: float | None = None) -> bool:
         """Mark a round's result announced once its deliverer has delivered it; False if it already was."""
         changed = await self._execute(

@@ -296,3 +296,34 @@ async def test_hostile_names_and_guesses_never_ping(engine: Engine, transport: R
     (result,) = transport.results()
     assert "@everyone" not in result.text and "@here" not in result.text
     assert all("@everyone" not in line.answer and "@here" not in line.name for line in result.lines)
+
+
+async def test_a_result_the_platform_refuses_stays_pending_for_the_next_sweep(
+    make_settings, db: Database, clock
+) -> None:
+    """Even when a sweep claims it first (several processes), a failed delivery gives the claim back."""
+    from bot.services import Undelivered
+
+    class Down(RecordingTransport):
+        up = False
+
+        async def deliver(self, space, channel, replies) -> None:
+            if not self.up and any(isinstance(r, RoundResult) for r in replies):
+                raise Undelivered("503")
+            await super().deliver(space, channel, replies)
+
+    transport = Down()
+    engine = Engine(make_settings(), db, transport=transport, clock=clock, tick_interval=3600)
+    await engine.start()
+    await engine.handle(command("draw"))
+    word = engine.rounds[("s1", "c1")].word
+    assert word is not None
+    await engine.handle(chat(word.en, user="bob"))
+    assert transport.results() == [] and len(await db.pending_announcements()) == 1
+    for claim_first in (True, False):
+        assert await engine.services.announce_pending(before=clock() + 1, claim_first=claim_first) == 0
+        assert len(await db.pending_announcements()) == 1
+    transport.up = True
+    assert await engine.services.announce_pending(before=clock() + 1, claim_first=True) == 1
+    assert len(transport.results()) == 1 and await db.pending_announcements() == []
+    await engine.stop()

@@ -205,7 +205,7 @@ def result_embed(result: RoundResult, locale: str) -> discord.Embed:
                 locale, "discord.result_score_points", answer=answer, score=f"{line.score:.0f}", count=line.points
             )
         embed.add_field(
-            name=cut(_name(line.name, line.is_ai, locale), FIELD_NAME_MAX),
+            name=cut(_name(line.name, line.is_ai, locale), FIELD_NAME_MAX) or "-",
             value=cut(value, FIELD_VALUE_MAX),
             inline=False,
         )

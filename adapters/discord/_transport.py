@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from adapters.discord._render import CONTENT_MAX, cut, render_all
+from adapters.discord._render import CONTENT_MAX, cut, render_all, split_text
 from bot import i18n
 from bot.events import Origin, SecretUndelivered
-from bot.replies import Ack, Quiet, Reply, RoundStarted, Say, Thinking, Whisper
+from bot.replies import Ack, Quiet, Reply, RoundResult, RoundStarted, Say, Thinking, Whisper
 from bot.safety import neutralise
-from bot.services import NoRoute
+from bot.services import NoRoute, Undelivered
 
 if TYPE_CHECKING:
     from adapters.discord._bot import CatchBotMixin
@@ -101,8 +101,28 @@ class Sender:
         for reply in replies:
             try:
                 await self._one(space, channel, target, reply, locale, message)
-            except discord.HTTPException:
+            except discord.HTTPException as exc:
+                if isinstance(reply, RoundResult):
+                    await self._result_as_text(target, reply, exc)
+                    continue
                 log.exception("Discord refused a %s in %s/%s", type(reply).__name__, space, channel)
+
+    async def _result_as_text(
+        self, target: discord.abc.Messageable, result: RoundResult, exc: discord.HTTPException
+    ) -> None:
+        """A refused result embed (no Embed Links, a field Discord will not take) goes out as plain text.
+
+        A result is the one message that must arrive: if even the text is refused, or Discord is down,
+        :class:`Undelivered` tells the core, which keeps it in the outbox for the next sweep.
+        """
+        if exc.status >= 500:
+            raise Undelivered(f"Discord answered {exc.status}") from exc
+        log.warning("Discord refused a result embed (%s %s); sending it as text", exc.status, exc.code)
+        try:
+            for part in split_text(result.text):
+                await target.send(part)
+        except discord.HTTPException as again:
+            raise Undelivered(f"Discord answered {again.status} {again.code}") from again
 
     async def _one(
         self,

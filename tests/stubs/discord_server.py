@@ -40,6 +40,9 @@ Knobs
                             A connection without the intent gets guild messages that do not
                             mention the bot with no content, attachments or embeds, as on Discord.
 ``reject_token``            ``True`` answers every REST call with 401 (a wrong bot token).
+``no_embed_links``          channel ids where the bot lacks Embed Links: a message with an embed gets
+                            403 with code 50013 (Missing Permissions), plain text goes through.
+``outage``                  ``True`` answers every message post with 503 (Discord is down).
 ``attachments``             bytes served at ``/attachments/{id}/{filename}`` (what
                             :meth:`attachment` registers); ``Attachment.read()`` downloads them.
 ``downloads``               attachment ids downloaded so far.
@@ -259,6 +262,16 @@ def _role(role_id: int, name: str, permissions: int, position: int) -> JSON:
     }
 
 
+def _invalid_embed(embeds: list[JSON]) -> JSON | None:
+    """What Discord's form validation says of embeds it refuses (an empty field name or value), else None."""
+    for index, embed in enumerate(embeds):
+        for number, item in enumerate(embed.get("fields") or []):
+            for key in ("name", "value"):
+                if not str(item.get(key) or "").strip():
+                    return {"embeds": {str(index): {"fields": {str(number): {key: "This field is required"}}}}}
+    return None
+
+
 def _json(body: Any, status: int = 200) -> web.Response:
     # discord.py decodes a body only when the content type is exactly "application/json", as Discord sends it.
     return web.Response(body=json.dumps(body).encode(), status=status, headers={"Content-Type": "application/json"})
@@ -280,6 +293,8 @@ class DiscordStub:
         self.closed_dms: set[int] = set()
         self.allow_message_content = True
         self.reject_token = False
+        self.no_embed_links: set[int] = set()
+        self.outage = False
         self.attachments: dict[int, bytes] = {}
         self.downloads: list[int] = []
         self.identifies: list[JSON] = []
@@ -749,6 +764,13 @@ class DiscordStub:
             if self._dm_channels.get(channel_id) in self.closed_dms:
                 body = {"message": "Cannot send messages to this user", "code": 50007}
                 return _json(body, status=403)
+            if self.outage:
+                return _json({"message": "Service Unavailable", "code": 0}, status=503)
+            embeds = (call.json or {}).get("embeds") or []
+            if embeds and channel_id in self.no_embed_links:
+                return _json({"message": "Missing Permissions", "code": 50013}, status=403)
+            if invalid := _invalid_embed(embeds):
+                return _json({"message": "Invalid Form Body", "code": 50035, "errors": invalid}, status=400)
             return _json(self._posted(call, channel_id))
         if parts[0] == "interactions" and parts[-1] == "callback":
             return _json(self._callback(call, int(parts[1])))
