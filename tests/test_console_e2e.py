@@ -169,6 +169,33 @@ async def test_scripted_session_survives_sigkill(tmp_path: Path) -> None:
     assert await again.quit() == 0
 
 
+async def test_a_second_bot_on_the_same_sqlite_file_is_refused_with_one_sentence(tmp_path: Path) -> None:
+    db = tmp_path / "game.db"
+    first = await ConsoleProcess.start(db)
+    await first.send("/draw")
+    await first.expect(r"\[private to alice\]")
+    second = await ConsoleProcess.start(db)
+    assert await asyncio.wait_for(second.proc.wait(), TIMEOUT) == 2
+    assert second.proc.stderr is not None
+    said = (await second.proc.stderr.read()).decode().strip().splitlines()
+    assert len(said) == 1 and "another catchbot process" in said[0] and "PostgreSQL" in said[0], said
+    # The first one never noticed: its round is still its own.
+    await first.send("/skip")
+    await first.expect(r"skipped the round")
+    # Reading the file beside a running bot is fine.
+    status = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "--db", str(db), "db", "status", stdout=asyncio.subprocess.PIPE, cwd=tmp_path
+    )
+    out, _ = await status.communicate()
+    assert status.returncode == 0 and b"schema version" in out
+    assert await first.quit() == 0
+    # Once the first has stopped (or died: the kernel drops the lock), the file is free again.
+    third = await ConsoleProcess.start(db)
+    await third.send("/leaderboard")
+    await third.expect(r"Leaderboard")
+    assert await third.quit() == 0
+
+
 async def test_piped_script_runs_to_the_end(tmp_path: Path) -> None:
     script = "/help\n/draw\n/leaderboard\n/skip\n/quit\n"
     proc = await asyncio.create_subprocess_exec(
