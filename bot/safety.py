@@ -20,6 +20,9 @@ _KEPT = frozenset({"\n", "\t", ZWSP})
 
 def neutralise(text: str, limit: int = 300) -> str:
     """Strip control characters, cut to ``limit`` characters, and defuse every mention."""
+    # Cut before cleaning: a megabyte of model output costs no more than what can be shown. Cleaning
+    # only shrinks text (runs of spaces collapse); four times the limit leaves room for that.
+    text = text[: max(limit * 4, 64)]
     # The zero-width space is what defuses a mention: kept, so text neutralised twice stays as it was.
     cleaned = "".join(ch if ch in _KEPT or unicodedata.category(ch) not in _CONTROL else " " for ch in text)
     cleaned = " ".join(cleaned.split()) if "\n" not in cleaned else cleaned.strip()

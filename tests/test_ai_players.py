@@ -419,6 +419,30 @@ async def test_output_is_neutralised_and_cut(stub: OpenAIStub) -> None:
     await gateway.aclose()
 
 
+async def test_a_huge_answer_without_usage_is_cut_and_billed_at_most_max_tokens(stub: OpenAIStub) -> None:
+    stub.include_usage = False
+    stub.chat_reply = lambda body: "@everyone " + "가" * 3_000_000
+    settings = settings_for(stub, dialect_model="gpt-6.1-sol")
+    gateway = await gateway_for(settings)
+    answer = await gateway.translate_dialect("a")
+    await gateway.aclose()
+    assert answer.text.endswith("…") and len(answer.text) < 210 and "@everyone" not in answer.text
+    assert answer.completion_tokens == settings.model_config_for("dialect").max_tokens
+    assert answer.cost_estimated is True
+
+
+@pytest.mark.parametrize("body", ["<html>Bad Gateway</html>", "not json at all"])
+async def test_an_answer_that_is_not_a_chat_completion_is_the_usual_could_not_answer(
+    stub: OpenAIStub, body: str
+) -> None:
+    stub.fail("/v1/chat/completions", status=200, body=body, headers={"Content-Type": "text/html"})
+    gateway = await gateway_for(settings_for(stub, dialect_model="gpt-6.1-sol"))
+    with pytest.raises(AIUnavailable) as caught:
+        await gateway.translate_dialect("a")
+    await gateway.aclose()
+    assert caught.value.reason == "failed"
+
+
 # --- costs -----------------------------------------------------------------------------------
 
 

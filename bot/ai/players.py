@@ -27,6 +27,7 @@ from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 import openai
+from openai.types.chat import ChatCompletion
 
 from bot.ai.client import TokensParam, connection_refused, max_tokens_param
 from bot.ai.costs import cost_usd, price_for
@@ -340,7 +341,7 @@ class ModelGateway:
                 raise AIUnavailable("retired", game=game, model=wanted, fallback=fallback, detail=also.detail) from None
             attempts += more
             used, retired = fallback, wanted
-        answer = await self._answer(response, messages, used, image_size)
+        answer = await self._answer(response, messages, used, image_size, cfg.max_tokens)
         self.stats.answered += 1
         return replace(
             answer,
@@ -389,7 +390,13 @@ class ModelGateway:
                 # The SDK's timeout bounds each phase (connect, each read); a server that
                 # drips bytes could stretch a call far beyond it, so cap the whole request too.
                 async with asyncio.timeout(hard_limit):
-                    return await self._client.chat.completions.create(**kwargs), attempt
+                    response = await self._client.chat.completions.create(**kwargs)
+                if not isinstance(response, ChatCompletion):
+                    # A body that is not JSON (an HTML error page with status 200): the SDK hands it over as is.
+                    self.stats.failed += 1
+                    detail = f"the server's answer is not a chat completion ({type(response).__name__})"
+                    raise AIUnavailable("failed", game=game, model=model, detail=detail)
+                return response, attempt
             except openai.APIStatusError as exc:
                 key = str(exc.status_code)
                 self.stats.by_status[key] = self.stats.by_status.get(key, 0) + 1
@@ -442,12 +449,13 @@ class ModelGateway:
         messages: list[dict[str, Any]],
         model: str,
         image_size: tuple[int, int] | None,
+        max_tokens: int,
     ) -> ModelAnswer:
         choices = getattr(response, "choices", None) or []
         message = getattr(choices[0], "message", None) if choices else None
         content = getattr(message, "content", None)
         raw = content if isinstance(content, str) else ""
-        clean = neutralise(raw.strip(), limit=ANSWER_LIMIT)
+        clean = neutralise(raw[: ANSWER_LIMIT * 8].strip(), limit=ANSWER_LIMIT)
 
         img_tokens = await self._image_tokens(messages, model, image_size)
         usage = getattr(response, "usage", None)
@@ -457,7 +465,8 @@ class ModelGateway:
         if not usage_known:
             # Some local servers report nothing: guess, and say it is a guess.
             prompt = _estimate_tokens(_text_chars(messages)) + img_tokens
-            completion = _estimate_tokens(len(raw))
+            # The server was asked for at most max_tokens: a longer answer is not billed past it.
+            completion = min(_estimate_tokens(len(raw)), max_tokens)
         assert isinstance(prompt, int) and isinstance(completion, int)
 
         usd, estimated = cost_usd(self._settings, model, prompt, completion)
