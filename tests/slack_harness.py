@@ -107,14 +107,17 @@ class SlackGame:
             event["thread_ts"] = thread_ts
         return await self.event(event, event_id=extra.pop("event_id", None))
 
-    async def share(self, user: str, name: str, data: bytes, mimetype: str, *, size: int | None = None) -> int:
+    async def share(
+        self, user: str, name: str, data: bytes, mimetype: str, *, size: Any = None, url: str | None = None
+    ) -> int:
+        """A file shared in the channel; ``url`` (``""`` for none) and ``size`` may be anything an event can hold."""
         self.stub.files[name] = data
         file = {
             "id": f"F{next(self._ids)}",
             "name": name,
             "mimetype": mimetype,
             "size": len(data) if size is None else size,
-            "url_private_download": self.stub.file_url(name),
+            "url_private_download": self.stub.file_url(name) if url is None else url,
         }
         return await self.message(user, "", subtype="file_share", files=[file])
 

@@ -98,6 +98,44 @@ async def test_a_file_that_is_not_an_image_gets_a_sentence_and_is_never_download
         assert stub.downloads == []
 
 
+async def test_the_bot_token_goes_only_to_slack_file_hosts_and_bad_files_get_a_sentence(make_settings) -> None:
+    from aiohttp import web
+
+    seen: list[str | None] = []
+
+    async def grab(request: web.Request) -> web.Response:
+        seen.append(request.headers.get("Authorization"))
+        return web.Response(body=b"\x89PNG")
+
+    app = web.Application()
+    app.router.add_get("/{name}", grab)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.2", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    try:
+        async with slack_game(make_settings) as game:
+            stub = game.stub
+            await game.command("draw", user="UALICE")
+            await game.wait_round()
+            hostile = (
+                {"url": f"http://127.0.0.2:{port}/steal.png"},  # not Slack's host: the token must not go there
+                {"url": ""},  # no download URL at all
+                {"url": stub.file_url("gone.png") + "-missing"},  # Slack answers 404
+                {"size": "12kb"},  # a size that is not a number
+            )
+            for options in hostile:
+                mark = len(stub.calls)
+                await game.share("UALICE", "drawing.png", b"not really a png", "image/png", **options)
+                said = await stub.wait_for("chat.postMessage", lambda c: "UALICE" not in c.text, after=mark)
+                assert "went wrong" not in said.text, (options, said.text)
+            assert seen == []
+            assert game.round_in() is not None  # nothing ended the round
+    finally:
+        await runner.cleanup()
+
+
 async def test_a_dialect_round_and_the_board(make_settings, ai: OpenAIStub) -> None:
     async with slack_game(make_settings, ai=ai, dialect_seconds=2) as game:
         stub = game.stub

@@ -17,6 +17,7 @@ import logging
 import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
@@ -27,6 +28,7 @@ from adapters.slack._render import ACTION_PREFIX, escape, render
 from adapters.slack._users import Users
 from bot import i18n
 from bot.commands import lookup
+from bot.errors import UserError
 from bot.events import ChatMessage, Command, Event, ImageUpload, Origin, SecretUndelivered
 from bot.replies import Ack, Picture, Quiet, Reply, Thinking, Whisper
 from bot.services import NoRoute
@@ -192,7 +194,7 @@ class SlackAdapter:
                 str(chosen.get("name") or "drawing"),
                 chosen.get("mimetype"),
                 event_id=event_id,
-                size=chosen.get("size"),
+                size=size if isinstance(size := chosen.get("size"), int) and not isinstance(size, bool) else None,
                 fetch=self._fetcher(str(chosen.get("url_private_download") or chosen.get("url_private") or "")),
             )
             await self.handle(upload, message_ts=event.get("ts"))
@@ -218,13 +220,24 @@ class SlackAdapter:
 
     def _fetcher(self, url: str) -> Any:
         token = self.token
+        trusted = _file_hosts(self.client.base_url)
 
         async def fetch(limit: int) -> bytes:
-            """The file's bytes (at most ``limit``), fetched with the bot token as Slack requires."""
+            """The file's bytes (at most ``limit``), fetched with the bot token as Slack requires.
+
+            The token goes only to Slack's own file hosts (and the configured API host, for a
+            stand-in): an event naming any other URL gets one sentence, never the token.
+            """
+            host = (urlsplit(url).hostname or "").lower()
+            if not any(host == h or host.endswith("." + h) for h in trusted):
+                log.warning("a Slack file names a download host that is not Slack's (%r); not fetched", host)
+                raise UserError("images.download_failed")
             headers = {"Authorization": f"Bearer {token}"}
             timeout = aiohttp.ClientTimeout(total=60)
             async with aiohttp.ClientSession(timeout=timeout) as session, session.get(url, headers=headers) as resp:
-                resp.raise_for_status()
+                if resp.status != 200:
+                    log.warning("Slack answered %s for a file download", resp.status)
+                    raise UserError("images.download_failed")
                 data = bytearray()
                 async for chunk in resp.content.iter_chunked(64 * 1024):
                     data += chunk
@@ -233,6 +246,15 @@ class SlackAdapter:
                 return bytes(data[:limit])
 
         return fetch
+
+
+SLACK_FILE_HOSTS = ("slack.com", "slack-edge.com", "slack-files.com", "slack-gov.com")
+
+
+def _file_hosts(api_url: str) -> tuple[str, ...]:
+    """Hosts the bot token may be sent to for a file: Slack's, and the configured Web API host."""
+    api_host = (urlsplit(api_url).hostname or "").lower()
+    return (*SLACK_FILE_HOSTS, api_host) if api_host else SLACK_FILE_HOSTS
 
 
 COMMANDS = ("/catchbot", "/draw", "/dialect", "/leaderboard")
