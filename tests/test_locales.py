@@ -21,7 +21,7 @@ _TYPED = {name for spec in COMMANDS for name in (*spec.names, *(c for p in spec.
 _ALLOWED_IN_KOREAN = _TYPED | {
     *("add", "remove", "list", "reset", "collect", "locale", "timezone", "on", "off", "ko", "en", "region"),
     *("upload", "as", "channel", "wait", "quit", "catchbot", "ID", "AI", "W47", "Asia/Seoul"),
-    *("Discord", "Slack", "README"),  # names of products and of the file a message points to
+    *("Discord", "Slack", "README", "SQLite", "PostgreSQL"),  # names of products and of the file a message points to
     *("bot", "applications.commands"),  # Discord's OAuth scope names, typed as they are
     *("PNG", "JPEG", "WebP", "GIF", "BMP", "MB", "OPENAI_API_KEY", "OPENAI_BASE_URL", "AZURE_OPENAI_ENDPOINT"),
 }
