@@ -33,8 +33,8 @@ def only_bot_on(settings: Settings) -> Iterator[None]:
     Two processes on one file would each take every open round for its own (closing the other's
     rounds at their deadlines, resuming them after a restart). PostgreSQL is built for several.
     The lock is an advisory ``flock`` on ``<file>.lock``: the kernel drops it when the process
-    dies, SIGKILL included, so a crash never leaves a stale lock. Read-only commands (``db status``,
-    ``leaderboard``) do not take it and work beside a running bot.
+    dies, SIGKILL included, so a crash never leaves a stale lock. Commands that only look at the
+    file (``db status``) do not take it and work beside a running bot.
     """
     if settings.database_url is not None:
         yield
@@ -44,10 +44,7 @@ def only_bot_on(settings: Settings) -> Iterator[None]:
     except ImportError:  # Windows: no flock; one process per file is then up to the operator
         yield
         return
-    path = Path(f"{settings.db_path}.lock")
-    with contextlib.suppress(OSError):
-        path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    fd = os.open(Path(f"{settings.db_path}.lock"), os.O_RDWR | os.O_CREAT, 0o644)
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -63,25 +60,22 @@ def only_bot_on(settings: Settings) -> Iterator[None]:
 
 @asynccontextmanager
 async def running_engine(settings: Settings, transport: Transport) -> AsyncIterator[Engine]:
-    with only_bot_on(settings):
-        async with _engine(settings, transport) as engine:
-            yield engine
-
-
-@asynccontextmanager
-async def _engine(settings: Settings, transport: Transport) -> AsyncIterator[Engine]:
     db = await open_database(settings)
-    gateway = make_gateway(settings)
-    engine = Engine(settings, db, transport=transport, gateway=gateway)
-    log.info(
-        "catchbot on %s; models: %s",
-        db.describe(),
-        settings.resolved_provider if gateway.enabled else "none (humans only)",
-    )
     try:
-        await engine.start()
-        yield engine
+        # Locked once the file is open: a path that cannot hold a database has already said so in one sentence.
+        with only_bot_on(settings):
+            gateway = make_gateway(settings)
+            engine = Engine(settings, db, transport=transport, gateway=gateway)
+            log.info(
+                "catchbot on %s; models: %s",
+                db.describe(),
+                settings.resolved_provider if gateway.enabled else "none (humans only)",
+            )
+            try:
+                await engine.start()
+                yield engine
+            finally:
+                await engine.stop()
+                await gateway.aclose()
     finally:
-        await engine.stop()
-        await gateway.aclose()
         await db.close()

@@ -763,9 +763,8 @@ class Judge:
                 continue
             if best is None or (self._is_exact(read, match) and not self._is_exact(read, best)):
                 best = match
-        if best is not None and others and self._hedges(read, best, others[0]):
-            between = read.text(min(best.start, others[0].start), max(best.end, others[0].end))
-            return Verdict(False, "list", None, f"does not count: '{between}' offers two different words")
+        if best is not None and (hedged := self._offered_beside(read, best, others)):
+            return hedged
         if best is not None:
             name = by_key[best.key]
             said = read.text(best.start, best.end)
@@ -781,11 +780,8 @@ class Judge:
         slip = self._slip(read, word, names, matches, rejected)
         if slip is not None:
             verdict, span = slip
-            if others and self._hedges(read, span, others[0]):
-                # "sandalss and cats" is as much a list of two as "sandals and cats".
-                between = read.text(min(span.start, others[0].start), max(span.end, others[0].end))
-                return Verdict(False, "list", None, f"does not count: '{between}' offers two different words")
-            return verdict
+            # "sandalss and cats" is as much a list of two as "sandals and cats".
+            return self._offered_beside(read, span, others) or verdict
         if not explain:
             return Verdict(False, "none", None, "")
         return Verdict(False, "none", None, self._explain_miss(read, word, names, matches, rejected))
@@ -877,6 +873,14 @@ class Judge:
         if match.key in _MODIFIERS and nxt < len(read.tokens) and read.clause_of[nxt] == clause:
             return True
         return match.key in _BOUND_SYLLABLES and not (start == 0 and match.end >= read.core)
+
+    @classmethod
+    def _offered_beside(cls, read: _Guess, secret: _Match, others: list[_Match]) -> Verdict | None:
+        """The "list" verdict when the secret's span is offered as one of two with another word's."""
+        if not others or not cls._hedges(read, secret, others[0]):
+            return None
+        between = read.text(min(secret.start, others[0].start), max(secret.end, others[0].end))
+        return Verdict(False, "list", None, f"does not count: '{between}' offers two different words")
 
     @staticmethod
     def _hedges(read: _Guess, secret: _Match, other: _Match) -> bool:

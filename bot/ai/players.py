@@ -455,7 +455,7 @@ class ModelGateway:
         message = getattr(choices[0], "message", None) if choices else None
         content = getattr(message, "content", None)
         raw = content if isinstance(content, str) else ""
-        clean = neutralise(raw[: ANSWER_LIMIT * 8].strip(), limit=ANSWER_LIMIT)
+        clean = neutralise(raw.strip(), limit=ANSWER_LIMIT)  # neutralise cuts a huge answer before cleaning it
 
         img_tokens = await self._image_tokens(messages, model, image_size)
         usage = getattr(response, "usage", None)
