@@ -44,6 +44,25 @@ def test_every_web_api_method_used_has_its_scope() -> None:
     assert "commands" in scopes
 
 
+# Scopes no Web API call needs but the app does: downloads, slash commands and the events it reads.
+NEEDED_WITHOUT_A_CALL = {"files:read", "commands", "app_mentions:read", "channels:history", "groups:history"}
+
+
+def test_the_manifest_asks_for_no_scope_the_code_does_not_use() -> None:
+    scopes = set(MANIFEST["oauth_config"]["scopes"]["bot"])
+    used = set(re.findall(r"client\.(\w+)\(", _source()))
+    needed = {SCOPE_OF[m] for m in used if SCOPE_OF.get(m)} | NEEDED_WITHOUT_A_CALL
+    assert scopes == needed, f"unused: {scopes - needed}, missing: {needed - scopes}"
+
+
+def test_the_readme_lists_exactly_the_manifest_scopes() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    step = readme[readme.index("*From a manifest*") :]
+    step = step[: step.index("2. **Install it**")]
+    listed = set(re.findall(r"`([a-z_]+(?::[a-z_]+)?)`", step[step.index("bot\n   scopes") :]))
+    assert listed == set(MANIFEST["oauth_config"]["scopes"]["bot"])
+
+
 def test_the_events_the_app_listens_to_are_subscribed() -> None:
     events = set(MANIFEST["settings"]["event_subscriptions"]["bot_events"])
     source = _source()
