@@ -117,3 +117,29 @@ async def test_a_korean_guild_plays_in_korean(make_settings) -> None:
             assert labels == ["내 단어 보기", "힌트", "넘기기"]
             dm = await stub.wait_for_call("POST", f"/channels/{stub.dm_channel_of(stub.alice)}/messages")
             assert active.word.ko in dm.message["content"]  # type: ignore[union-attr]
+
+
+async def test_malformed_gateway_dispatches_are_dropped_and_the_bot_plays_on(make_settings, caplog) -> None:
+    async with discord_game(make_settings) as game:
+        stub = game.stub
+        guild, general, alice = str(stub.guild_id), str(stub.general_id), stub.alice.user()
+        broken: list[tuple[str, dict]] = [
+            ("MESSAGE_CREATE", {"id": "1", "channel_id": general, "guild_id": guild, "author": alice}),
+            ("MESSAGE_CREATE", {"id": "x", "channel_id": general, "content": "!help", "author": alice}),
+            ("MESSAGE_CREATE", {"id": "2", "channel_id": "nope", "content": "!help", "author": alice}),
+            ("MESSAGE_CREATE", {}),
+            ("INTERACTION_CREATE", {"id": "3", "type": 2, "channel_id": general, "guild_id": guild}),
+            ("INTERACTION_CREATE", {"id": "4", "type": "two", "token": "t", "application_id": "5"}),
+            ("GUILD_CREATE", {"id": "not-a-number"}),
+            ("GUILD_MEMBER_UPDATE", {"guild_id": guild, "user": {"id": []}}),
+            ("CHANNEL_UPDATE", {"id": None}),
+            ("MESSAGE_REACTION_ADD", {"user_id": "x", "channel_id": general, "message_id": "1"}),
+            ("MESSAGE_DELETE", {"id": {}, "channel_id": general}),
+        ]
+        for event, data in broken:
+            await stub.dispatch(event, data, stub.guild_id)
+        mark = len(stub.calls)
+        await stub.message(stub.alice, "!help")
+        await stub.wait_for_call("POST", "/messages", after=mark)
+        dropped = [r for r in caplog.records if "dropped a malformed" in r.getMessage()]
+        assert len(dropped) >= 6  # each logged once, without the payload's text

@@ -67,6 +67,9 @@ class CatchBotMixin:
         self.reads_message_content = reads_message_content
         self.sender = Sender(self)
         add_all(self, self.run_command)  # type: ignore[arg-type]
+        parsers: dict[str, Any] = self._connection.parsers  # type: ignore[attr-defined]
+        for event, parse in parsers.items():
+            parsers[event] = _dropping_malformed(event, parse)
 
     # --- start-up ------------------------------------------------------------------
     async def setup_hook(self) -> None:
@@ -278,6 +281,23 @@ class CatchBotMixin:
         for extra in mine[1:]:
             await interaction.followup.send(cut(extra.text, CONTENT_MAX), ephemeral=True)
         await self.sender.send(origin.space, origin.channel, rest)
+
+
+def _dropping_malformed(event: str, parse: Any) -> Any:
+    """A dispatch parser that drops what it cannot read: one bad payload must not end the connection.
+
+    discord.py lets a parser's error escape the gateway loop, which ends ``Client.start``; the
+    payload's text is not logged (it is somebody's message).
+    """
+
+    def guarded(data: Any) -> Any:
+        try:
+            return parse(data)
+        except Exception as exc:  # any error in a parser means a bad payload
+            log.warning("dropped a malformed %s dispatch (%s: %s)", event, type(exc).__name__, str(exc)[:80])
+            return None
+
+    return guarded
 
 
 def _guild_locale(interaction: discord.Interaction) -> str | None:
