@@ -13,10 +13,12 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from bot.periods import time_zone
 
 GAMES = ("drawing", "dialect")
 Game = Literal["drawing", "dialect"]
@@ -190,10 +192,8 @@ class Settings(BaseSettings):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Asia/Seoul)") from exc
+        if time_zone(value) is None:
+            raise ValueError(f"unknown time zone {value[:64]!r} (use an IANA name such as Asia/Seoul)")
         return value
 
     @field_validator("discord_sync_guilds")

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from zoneinfo import ZoneInfo
 
 from bot.errors import AdminOnly, UserError
 from bot.events import Command
 from bot.identity import names_the_ai, shown_name
-from bot.periods import day_bounds, is_period_word, parse_period
+from bot.periods import day_bounds, is_period_word, parse_period, time_zone
 from bot.replies import BoardRow, Leaderboard, Reply, Say, StatsCard
 from bot.rounds import AI_USER, Space
 from bot.safety import neutralise
@@ -239,10 +238,8 @@ class InfoCommands:
                 raise UserError("core.config_bad_value", key=label, value=neutralise(value, 30), allowed=allowed)
             await engine.set_setting(space.id, "locale", value.lower())
         else:
-            try:
-                ZoneInfo(value)
-            except (KeyError, ValueError):
-                raise UserError("core.bad_timezone", value=neutralise(value, 40)) from None
+            if time_zone(value) is None:
+                raise UserError("core.bad_timezone", value=neutralise(value, 40))
             await engine.set_setting(space.id, "timezone", value)
         space = await engine.space(space.id, command.origin.locale)
         shown = self._config_values(space)[key]

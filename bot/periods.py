@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.errors import UserError
 
@@ -14,6 +14,8 @@ _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
 WEEK_WORDS = {"week", "weekly", "w", "주간", "이번주", "주"}
 MONTH_WORDS = {"month", "monthly", "m", "월간", "이번달", "달"}
 ALL_WORDS = {"all", "alltime", "all-time", "total", "ever", "전체", "누적"}
+# Scores start in 1970 (epoch seconds); past 9998 the end of a period is no longer a date.
+YEARS = range(1970, 9999)
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,17 +30,30 @@ def _epoch(day: date, zone: ZoneInfo) -> float:
     return datetime(day.year, day.month, day.day, tzinfo=zone).timestamp()
 
 
-def week(year: int, number: int, zone: ZoneInfo) -> Period:
+def time_zone(name: str) -> ZoneInfo | None:
+    """The IANA zone called ``name``, or None for anything else (a folder such as ``Asia``, a path, junk)."""
+    if not name or len(name) > 64 or "\x00" in name:
+        return None
     try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        return None
+
+
+def week(year: int, number: int, zone: ZoneInfo) -> Period:
+    label = f"{year:04d}-W{number:02d}"
+    try:
+        if year not in YEARS:
+            raise ValueError(label)
         monday = date.fromisocalendar(year, number, 1)
     except ValueError:
-        raise UserError("core.bad_period", period=f"{year}-W{number:02d}") from None
-    return Period("week", f"{year}-W{number:02d}", _epoch(monday, zone), _epoch(monday + timedelta(days=7), zone))
+        raise UserError("core.bad_period", period=label) from None
+    return Period("week", label, _epoch(monday, zone), _epoch(monday + timedelta(days=7), zone))
 
 
 def month(year: int, number: int, zone: ZoneInfo) -> Period:
-    if not 1 <= number <= 12 or not 1970 <= year <= 9999:
-        raise UserError("core.bad_period", period=f"{year}-{number:02d}")
+    if not 1 <= number <= 12 or year not in YEARS:
+        raise UserError("core.bad_period", period=f"{year:04d}-{number:02d}")
     first = date(year, number, 1)
     nxt = date(year + number // 12, number % 12 + 1, 1)
     return Period("month", f"{year}-{number:02d}", _epoch(first, zone), _epoch(nxt, zone))

@@ -16,7 +16,6 @@ import secrets
 import socket
 from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
-from zoneinfo import ZoneInfo
 
 from bot import i18n
 from bot.config import Settings
@@ -25,7 +24,7 @@ from bot.dialect.bank import default_bank as default_sentences
 from bot.events import Origin
 from bot.judge import Judge
 from bot.locks import KeyedLocks
-from bot.periods import day_bounds
+from bot.periods import day_bounds, time_zone
 from bot.replies import AdminNotice, Reply, RoundResult, Say, from_record, to_record
 from bot.rounds import ActiveRound, Space
 from bot.safety import neutralise
@@ -101,10 +100,7 @@ class GameServices:
         locale = values.get("locale") or self.settings.locale or i18n.language_of(hint) or i18n.FALLBACK
         zone = self.settings.zone
         if zone_name := values.get("timezone"):
-            try:
-                zone = ZoneInfo(zone_name)
-            except (KeyError, ValueError):
-                pass
+            zone = time_zone(zone_name) or zone
         return Space(space_id, locale, zone, values)
 
     async def space_of(self, active: ActiveRound) -> Space:

@@ -30,6 +30,8 @@ def test_defaults_without_anything() -> None:
     [
         ("CATCHBOT_DRAW_SECONDS", "soon", "CATCHBOT_DRAW_SECONDS"),
         ("CATCHBOT_TIMEZONE", "Mars/Base", "unknown time zone"),
+        ("CATCHBOT_TIMEZONE", "Asia", "unknown time zone"),
+        ("CATCHBOT_TIMEZONE", "Asia/" + "x" * 300, "unknown time zone"),
         ("CATCHBOT_PRICES", "{not json", "CATCHBOT_PRICES"),
         ("CATCHBOT_IMAGE_DETAIL", "ultra", "CATCHBOT_IMAGE_DETAIL"),
         ("CATCHBOT_GUESS_LIMIT", "-1", "CATCHBOT_GUESS_LIMIT"),

@@ -6,6 +6,7 @@ import asyncio
 import io
 import random
 
+import pytest
 from PIL import Image
 
 from bot.engine import Engine
@@ -272,6 +273,12 @@ async def test_past_weeks_stay_queryable(engine: Engine, clock: FakeClock) -> No
     assert isinstance(past, Leaderboard) and past.rows[0].name == "Bob"
     bad = (await engine.handle(command("leaderboard", "2026-W99")))[0]
     assert "not a period" in bad.text
+
+
+@pytest.mark.parametrize("args", [("9999-W52",), ("9999-12",), ("dialect", "0001-W01"), ("0001-01",), ("1969-12",)])
+async def test_periods_at_the_calendars_edges_get_a_sentence(engine: Engine, args: tuple[str, ...]) -> None:
+    reply = (await engine.handle(command("leaderboard", *args)))[0]
+    assert "not a period" in reply.text
 
 
 async def test_retried_events_are_ignored(engine: Engine) -> None:

@@ -20,8 +20,10 @@ async def test_config_needs_an_admin_and_changes_the_space(engine: Engine, db: D
     assert await db.get_setting("s1", "collect_drawings") is None
     await engine.handle(command("config", "collect", "on", admin=True))
     assert await db.get_setting("s1", "collect_drawings") == "on"
-    bad = await engine.handle(command("config", "timezone", "Mars/Olympus", admin=True))
-    assert "not a time zone" in bad[0].text
+    for zone in ("Mars/Olympus", "Asia", "Asia/" + "x" * 300, "../../etc/passwd", "UTC\x00"):
+        bad = await engine.handle(command("config", "timezone", zone, admin=True))
+        assert "not a time zone" in bad[0].text
+    assert await db.get_setting("s1", "timezone") is None
     await engine.handle(command("config", "locale", "ko", admin=True))
     korean = await engine.handle(command("help"))
     assert "명령어" in korean[0].text
