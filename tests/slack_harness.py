@@ -23,13 +23,13 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 
 from adapters.launch import Router
-from adapters.slack import EVENTS_PATH, SlackAdapter, build_app, space_id
+from adapters.slack import EVENTS_PATH, SlackAdapter, build_app, space_id, web_app
 from bot.app import running_engine
 from bot.config import Settings
 from bot.engine import Engine
 from bot.rounds import ActiveRound
 from tests.stubs.openai_server import OpenAIStub
-from tests.stubs.slack_api import SlackStub, command_body, signed
+from tests.stubs.slack_api import SlackStub, as_sent_by_slack, command_body, signed
 
 SECRET = "test-signing-secret"
 TEAM = "T1"
@@ -102,7 +102,7 @@ class SlackGame:
         self, user: str, text: str, *, channel: str = CHANNEL, thread_ts: str | None = None, **extra: Any
     ) -> int:
         ts = f"1700000100.{next(self._ids):06d}"
-        event = {"type": "message", "user": user, "text": text, "channel": channel, "ts": ts, **extra}
+        event = {"type": "message", "user": user, "text": as_sent_by_slack(text), "channel": channel, "ts": ts, **extra}
         if thread_ts:
             event["thread_ts"] = thread_ts
         return await self.event(event, event_id=extra.pop("event_id", None))
@@ -161,7 +161,7 @@ async def slack_game(
         engine = await stack.enter_async_context(running_engine(settings, router))
         app, adapter = build_app(settings, engine)
         router.add("slack", adapter)
-        server = TestServer(app.web_app(path=EVENTS_PATH), host="127.0.0.1")
+        server = TestServer(web_app(app), host="127.0.0.1")
         await server.start_server()
         stack.push_async_callback(server.close)
         session = await stack.enter_async_context(aiohttp.ClientSession())

@@ -144,9 +144,12 @@ async def test_a_dialect_round_and_the_board(make_settings, ai: OpenAIStub) -> N
         active = await game.wait_round()
         reference = active.item.references[0]  # type: ignore[union-attr]
         await game.message("UBOB", reference)
+        await game.message("UCAROL", "Tom & Jerry <3")
         await stub.wait_for("reactions.add", lambda c: c.fields["name"] == "white_check_mark")
         result = await stub.wait_for("chat.postMessage", lambda c: "100" in c.text and "🤖" in c.text, within=10)
         assert result.fields.get("blocks")
+        # Slack sent "Tom &amp; Jerry &lt;3"; it is shown as typed, escaped once.
+        assert "Tom &amp; Jerry &lt;3" in result.text and "&amp;amp;" not in result.text
         mark = len(stub.calls)
         await game.command("", user="UBOB", command="/leaderboard")
         board = await stub.wait_for("chat.postMessage", lambda c: "header" in c.text, after=mark)
@@ -178,6 +181,8 @@ async def test_requests_without_a_good_signature_are_refused(make_settings) -> N
         assert (await game.post(body, form, sign=False))[0] == 401
         assert (await game.post(body, form, headers={"X-Slack-Signature": "v0=" + "0" * 64}))[0] == 401
         assert (await game.post(body, form, timestamp=int(time.time()) - 600))[0] == 401
+        for stamp in ("soon", "1.5e9", "١٧٠٠٠٠٠٠٠٠", ""):
+            assert (await game.post(body, form, headers={"X-Slack-Request-Timestamp": stamp}))[0] == 401
         assert game.round_in() is None and game.stub.of("chat.postEphemeral") == []
 
 

@@ -2,6 +2,7 @@
 
 - :func:`build_app` gives the Bolt app for settings and an engine (the Web API base URL comes
   from ``SLACK_API_URL``), for tests and scripts;
+- :func:`web_app` serves it over HTTP (an aiohttp application at ``/slack/events``);
 - :func:`run_slack` runs it until cancelled: Socket Mode when ``SLACK_APP_TOKEN`` is set, else HTTP
   on ``CATCHBOT_SLACK_PORT`` at ``/slack/events`` with requests verified by ``SLACK_SIGNING_SECRET``.
 
@@ -14,6 +15,8 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any
 
+from aiohttp import web
+from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 
 from adapters.slack._adapter import SlackAdapter, build_app, channel_of, place_of, space_id
@@ -24,10 +27,30 @@ if TYPE_CHECKING:
     from bot.config import Settings
     from bot.engine import Engine
 
-__all__ = ["EVENTS_PATH", "SlackAdapter", "build_app", "channel_of", "place_of", "run_slack", "space_id"]
+__all__ = ["EVENTS_PATH", "SlackAdapter", "build_app", "channel_of", "place_of", "run_slack", "space_id", "web_app"]
 
 status = logging.getLogger(STATUS)  # shown by default: where the bot is connected
 EVENTS_PATH = "/slack/events"
+_TIMESTAMP = "X-Slack-Request-Timestamp"
+
+
+def web_app(app: AsyncApp) -> web.Application:
+    """Bolt's aiohttp application, refusing a request whose timestamp is not a number before Bolt reads it.
+
+    Bolt's signature check turns a non-numeric ``X-Slack-Request-Timestamp`` into a 500; an
+    unsigned request is the sender's fault and gets the same 401 as a wrong signature.
+    """
+
+    @web.middleware
+    async def numeric_timestamp(request: web.Request, handler: Any) -> web.StreamResponse:
+        stamp = request.headers.get(_TIMESTAMP, "")
+        if not (stamp.isascii() and stamp.isdigit()):
+            return web.Response(status=401, text="invalid request")
+        return await handler(request)
+
+    served = app.web_app(path=EVENTS_PATH)
+    served.middlewares.append(numeric_timestamp)
+    return served
 
 
 async def run_slack(settings: Settings, engine: Engine, router: Any = None) -> None:
@@ -55,9 +78,7 @@ async def run_slack(settings: Settings, engine: Engine, router: Any = None) -> N
         finally:
             await handler.close_async()
         return
-    from aiohttp import web
-
-    runner = web.AppRunner(app.web_app(path=EVENTS_PATH, port=settings.slack_port))
+    runner = web.AppRunner(web_app(app))
     await runner.setup()
     site = web.TCPSite(runner, port=settings.slack_port)
     await site.start()

@@ -24,7 +24,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from adapters.slack._render import ACTION_PREFIX, escape, render
+from adapters.slack._render import ACTION_PREFIX, escape, render, unescape
 from adapters.slack._users import Users
 from bot import i18n
 from bot.commands import lookup
@@ -153,7 +153,7 @@ class SlackAdapter:
 
     async def on_command(self, ack: Any, body: dict[str, Any]) -> None:
         await ack()
-        words = str(body.get("text") or "").split()
+        words = unescape(str(body.get("text") or "")).split()
         name = str(body.get("command", "")).lstrip("/")
         if name == "catchbot":
             name, words = (words[0], words[1:]) if words else ("help", [])
@@ -168,7 +168,7 @@ class SlackAdapter:
 
     async def on_mention(self, body: dict[str, Any], event: dict[str, Any]) -> None:
         """``@catchbot draw`` in a channel or a thread: a command, and a round there stays there."""
-        words = _MENTION.sub("", str(event.get("text") or "")).split()
+        words = unescape(_MENTION.sub("", str(event.get("text") or ""))).split()
         if not words or lookup(words[0]) is None:
             return  # a mention that is not a command may be a guess: the message event has it
         channel = channel_of(str(event["channel"]), event.get("thread_ts"))
@@ -200,7 +200,7 @@ class SlackAdapter:
             await self.handle(upload, message_ts=event.get("ts"))
             return
         if text.strip():
-            await self.handle(ChatMessage(origin, text, event_id=event_id), message_ts=event.get("ts"))
+            await self.handle(ChatMessage(origin, unescape(text), event_id=event_id), message_ts=event.get("ts"))
 
     async def on_action(self, ack: Any, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()

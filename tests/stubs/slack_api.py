@@ -25,6 +25,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -61,11 +62,23 @@ def signed(secret: str, body: str, *, timestamp: int | None = None, retry: int |
     return headers
 
 
+_MARKUP = re.compile(r"(<[@#!][^<>]*>)")
+
+
+def as_sent_by_slack(typed: str) -> str:
+    """What Slack puts in ``text`` for what a user typed: ``&``, ``<`` and ``>`` as entities, mentions as markup."""
+    parts = _MARKUP.split(typed)
+    return "".join(
+        part if _MARKUP.fullmatch(part) else part.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+        for part in parts
+    )
+
+
 def command_body(command: str, text: str, *, user: str, channel: str = "C1", team: str = "T1") -> str:
     return urlencode(
         {
             "command": command,
-            "text": text,
+            "text": as_sent_by_slack(text),
             "user_id": user,
             "user_name": user.lower(),
             "channel_id": channel,
