@@ -44,6 +44,11 @@ async def _login(bot: Any, settings: Settings) -> bool:
     return True
 
 
+def _sync_failed(settings: Settings, exc: Any) -> int:
+    print(_say(settings, "discord.cli_sync_failed", status=exc.status, error=exc.text[:200]), file=sys.stderr)
+    return EXIT_USER
+
+
 async def sync_command(args: argparse.Namespace, settings: Settings) -> int:
     import discord
 
@@ -57,12 +62,21 @@ async def sync_command(args: argparse.Namespace, settings: Settings) -> int:
         if not await _login(bot, settings):
             return EXIT_USER
         if not args.guild:
-            synced = await bot.tree.sync()
+            try:
+                synced = await bot.tree.sync()
+            except discord.HTTPException as exc:
+                return _sync_failed(settings, exc)
             print(_say(settings, "discord.cli_synced_global", count=len(synced)))
         for guild_id in args.guild:
             guild = discord.Object(id=guild_id)
             bot.tree.copy_global_to(guild=guild)
-            synced = await bot.tree.sync(guild=guild)
+            try:
+                synced = await bot.tree.sync(guild=guild)
+            except (discord.NotFound, discord.Forbidden):
+                print(_say(settings, "discord.cli_sync_not_in_guild", guild=guild_id), file=sys.stderr)
+                return EXIT_USER
+            except discord.HTTPException as exc:
+                return _sync_failed(settings, exc)
             print(_say(settings, "discord.cli_synced_guild", count=len(synced), guild=guild_id))
     return 0
 

@@ -60,7 +60,9 @@ def _add_global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
         default=None if top else default,
         help="SQLite file (default: CATCHBOT_DB_PATH or ./catchbot.db)",
     )
-    group.add_argument("--env-file", default=".env" if top else default, help="optional settings file (default: .env)")
+    group.add_argument(
+        "--env-file", default=None if top else default, help="settings file (default: .env when there is one)"
+    )
     group.add_argument(
         "-v",
         "--verbose",
@@ -78,9 +80,19 @@ class _Parser(argparse.ArgumentParser):
         _add_global_options(self, top=top)
 
 
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("catchbot")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "(not installed)"
+
+
 def _build_parser(load: frozenset[str] = frozenset()) -> argparse.ArgumentParser:
     """The parser; modules in ``load`` register their real commands, the others show placeholders."""
     parser = _Parser(prog="catchbot", description="Drawing and dialect game bot.", top=True)
+    parser.add_argument("--version", action="version", version=f"catchbot {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     run = sub.add_parser("run", help="start the bot (the console when no Discord/Slack token is set)")
@@ -148,10 +160,16 @@ def load_cli_settings(args: argparse.Namespace, *, terminal_language: bool = Tru
     The bot itself (``run``, ``console``) keeps ``locale`` unset: there the terminal's language is the
     console's platform hint, which a space's own ``config locale`` beats.
     """
-    from bot.config import load_settings
+    from bot.config import ConfigError, load_settings
 
     overrides = {"db_path": args.db} if args.db else {}
-    settings = load_settings(args.env_file if Path(args.env_file).is_file() else None, **overrides)
+    if args.env_file is None:
+        env_file = ".env" if Path(".env").is_file() else None
+    elif Path(args.env_file).is_file():
+        env_file = args.env_file
+    else:  # named on purpose: a typo must not run the bot with other settings
+        raise ConfigError(f"--env-file {args.env_file}: there is no such file")
+    settings = load_settings(env_file, **overrides)
     if terminal_language and settings.locale is None:
         settings = settings.model_copy(update={"locale": terminal_locale()})
     return settings
@@ -320,9 +338,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             import asyncio
 
             result = asyncio.run(_await(result))
+        sys.stdout.flush()  # a closed pipe shows up here, inside the handling below, not at exit
         return int(result or 0)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`catchbot db status | head -2`): stop quietly, as a tool killed by SIGPIPE.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
     except UserError as exc:
         _say_error(exc.message(locale))
         return 2

@@ -35,9 +35,18 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     move.set_defaults(handler=migrate_to_command)
 
 
+def _refuse_a_missing_file(settings: Settings) -> None:
+    """Looking after a database never creates one: a mistyped ``--db`` is said, not made into an empty file."""
+    from storage import StorageError
+
+    if settings.database_url is None and not settings.db_path.is_file():
+        raise StorageError(f"there is no SQLite database at {settings.db_path} (use --db or CATCHBOT_DB_PATH)")
+
+
 async def status_command(args: argparse.Namespace, settings: Settings) -> int:
     from storage import open_database
 
+    _refuse_a_missing_file(settings)
     db = await open_database(settings)
     try:
         engine = "PostgreSQL" if db.backend == "postgresql" else "SQLite"
@@ -62,6 +71,7 @@ async def status_command(args: argparse.Namespace, settings: Settings) -> int:
 async def rebuild_command(args: argparse.Namespace, settings: Settings) -> int:
     from storage import open_database
 
+    _refuse_a_missing_file(settings)
     db = await open_database(settings)
     try:
         started = time.perf_counter()
@@ -88,10 +98,8 @@ async def migrate_to_command(args: argparse.Namespace, settings: Settings) -> in
     if not is_postgres_url(args.url):
         print("the target must be a postgresql:// URL", file=sys.stderr)
         return 2
+    _refuse_a_missing_file(settings)
     source = settings.db_path
-    if not source.is_file():
-        print(f"there is no SQLite database at {source} (use --db or CATCHBOT_DB_PATH)", file=sys.stderr)
-        return 2
     try:
         report = await copy_sqlite_to_postgres(source, args.url, default_zone=settings.timezone)
     except CopyRefused as exc:

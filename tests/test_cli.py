@@ -78,7 +78,7 @@ def test_options_given_after_a_nested_command_reach_the_settings(tmp_path: Path)
     assert args.db == Path("nested.db") and args.verbose == 2
     assert cli.load_cli_settings(args).db_path == Path("nested.db")
     plain = parser.parse_args(["--db", "top.db", "judge", "a", "b"])
-    assert plain.db == Path("top.db") and plain.verbose == 0 and plain.env_file == ".env"
+    assert plain.db == Path("top.db") and plain.verbose == 0 and plain.env_file is None
 
 
 def test_the_lazy_command_table_matches_what_each_module_registers() -> None:
@@ -120,6 +120,33 @@ async def test_cli_errors_speak_the_terminals_language(tmp_path: Path) -> None:
     assert korean.code == 2 and "이미지 파일을 읽을 수 없습니다" in korean.err
     chosen = await catchbot("guess", "missing.png", cwd=tmp_path, lang="ko_KR.UTF-8", CATCHBOT_LOCALE="en")
     assert "Cannot read the image file" in chosen.err
+
+
+async def test_an_operators_slips_are_one_sentence_and_exit_2(tmp_path: Path) -> None:
+    missing_env = await catchbot("--env-file", "missing.env", "db", "status", cwd=tmp_path)
+    assert missing_env.code == 2
+    assert missing_env.err_lines == ["catchbot: --env-file missing.env: there is no such file"]
+    typo = await catchbot("--db", "tpyo.db", "db", "status", cwd=tmp_path)
+    assert typo.code == 2 and len(typo.err_lines) == 1 and "no SQLite database at tpyo.db" in typo.err
+    assert not (tmp_path / "tpyo.db").exists()  # nothing created
+    no_dir = await catchbot("dataset", "dialect", "nosuchdir", "--out", "x.jsonl", cwd=tmp_path)
+    assert no_dir.code == 2 and len(no_dir.err_lines) == 1
+    version = await catchbot("--version", cwd=tmp_path)
+    assert version.code == 0 and version.out.startswith("catchbot ")
+
+
+def test_a_reader_that_goes_away_ends_the_output_quietly(tmp_path: Path) -> None:
+    sqlite3.connect(tmp_path / "game.db").close()
+    with subprocess.Popen(
+        [sys.executable, "-m", "bot", "--db", str(tmp_path / "game.db"), "db", "status"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path, env=clean_env(),
+    ) as proc:  # fmt: skip
+        assert proc.stdout is not None and proc.stderr is not None
+        proc.stdout.readline()
+        proc.stdout.close()  # `| head -1`
+        err = proc.stderr.read().decode()
+        proc.wait(30)
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
 
 
 # --- 3 and 13. quiet logs, one line per failure ------------------------------------------------------

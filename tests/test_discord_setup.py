@@ -110,6 +110,20 @@ async def test_catchbot_discord_sync_registers_commands_globally(tmp_path: Path)
         assert stub.identifies == []  # set-up only: no gateway connection
 
 
+async def test_discord_sync_to_a_server_the_bot_is_not_in_is_one_sentence(tmp_path: Path) -> None:
+    async with DiscordStub() as stub:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("CATCHBOT_", "DISCORD_"))}
+        env.update(DISCORD_TOKEN="test-token", DISCORD_API_BASE=stub.api_base, CATCHBOT_DB_PATH=str(tmp_path / "x.db"))
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "discord", "sync", "--guild", "42", cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        _out, err = await asyncio.wait_for(process.communicate(), 60)
+        assert process.returncode == 2
+        lines = err.decode().strip().splitlines()
+        assert len(lines) == 1 and "42" in lines[0] and "Traceback" not in err.decode(), err.decode()
+
+
 async def test_model_ids_and_setting_values_are_autocompleted(make_settings) -> None:
     async with discord_game(make_settings, drawing_model="ft:gpt-4o:org:canvas:1") as game:
         stub = game.stub

@@ -191,16 +191,16 @@ async def test_dialect_split_is_seeded_and_deterministic(tmp_path: Path, labels:
     assert read_jsonl(elsewhere) == valid_a
 
 
-async def test_dialect_dataset_nothing_written_exits_1(
+async def test_dialect_dataset_nothing_written_exits_2(
     tmp_path: Path, labels: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     settings = make_settings(tmp_path)
     argv = ["dataset", "dialect", str(labels / "broken.json"), "--out", str(tmp_path / "x.jsonl")]
-    assert await run_cli(argv, settings) == 1
+    assert await run_cli(argv, settings) == 2
     err = capsys.readouterr().err
     assert "catchbot: No sentence pair was written" in err and "Traceback" not in err
     assert (
-        await run_cli(["dataset", "dialect", str(tmp_path / "nope"), "--out", str(tmp_path / "x.jsonl")], settings) == 1
+        await run_cli(["dataset", "dialect", str(tmp_path / "nope"), "--out", str(tmp_path / "x.jsonl")], settings) == 2
     )
     assert "catchbot: Not found:" in capsys.readouterr().err
 
@@ -305,7 +305,7 @@ async def test_drawings_dataset(tmp_path: Path, capsys: pytest.CaptureFixture[st
         == 0
     )
     assert [x["messages"][-1]["content"] for x in read_jsonl(out)] == ["apple"] * 3
-    assert await run_cli(["dataset", "drawings", "--out", str(out), "--since", "2999-01-01"], settings) == 1
+    assert await run_cli(["dataset", "drawings", "--out", str(out), "--since", "2999-01-01"], settings) == 2
     assert "No drawing example was written" in capsys.readouterr().err
 
 

@@ -208,10 +208,10 @@ async def test_eval_bounded_concurrency_limit_and_missing_model(
         row = next(line for line in out.splitlines() if line.startswith("ft:gone"))
         assert row.split()[7] == "0/2"
 
-        # Nothing answers at all: one sentence, exit 1.
+        # Nothing answers at all: one sentence, exit 2.
         stub.fail("/v1/chat/completions", 500, times=None)
         argv = ["eval", "dialect", str(path), "--model", "a", "--limit", "2"]
-        assert await run_cli(argv, settings) == 1
+        assert await run_cli(argv, settings) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 2 and err[-1].startswith("catchbot: No model answered: HTTP 500:")
         assert "Traceback" not in "".join(err)
@@ -273,9 +273,9 @@ async def test_eval_drawing_accuracy_and_frequent_wrong_answers(
 async def test_eval_file_problems_are_one_sentence(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     settings = make_settings(tmp_path)
     empty = write_jsonl(tmp_path / "e.jsonl", ["not json", {"messages": [{"role": "user", "content": "x"}]}])
-    assert await run_cli(["eval", "dialect", str(empty), "--model", "m"], settings) == 1
+    assert await run_cli(["eval", "dialect", str(empty), "--model", "m"], settings) == 2
     err = capsys.readouterr().err.strip()
     assert err == f"catchbot: {empty} has no example with a user message and an assistant answer."
     good = write_jsonl(tmp_path / "g.jsonl", [dialect_example("a", "b")])
-    assert await run_cli(["eval", "dialect", str(good), "--model", "m"], settings) == 1
+    assert await run_cli(["eval", "dialect", str(good), "--model", "m"], settings) == 2
     assert capsys.readouterr().err.strip().startswith("catchbot: No model provider is configured")

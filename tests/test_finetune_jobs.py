@@ -46,7 +46,7 @@ async def test_start_refuses_a_broken_file_before_any_upload(
     broken = write_jsonl(tmp_path / "broken.jsonl", ["{not json"] * 12)
     code = await run_cli(["finetune", "start", str(broken), "--base", "gpt-4o-mini"], settings)
     captured = capsys.readouterr()
-    assert code == 1
+    assert code == 2
     assert "line 1: not JSON" in captured.out
     assert single_error(captured.err) == f"Refusing to upload {broken}: fix the problems listed above first."
     assert stub.requests == []  # nothing reached the provider
@@ -55,7 +55,7 @@ async def test_start_refuses_a_broken_file_before_any_upload(
     good = good_dialect_file(tmp_path / "train.jsonl")
     valid = write_jsonl(tmp_path / "valid.jsonl", [{"messages": []}])
     argv = ["finetune", "start", str(good), "--valid", str(valid), "--base", "gpt-4o-mini"]
-    assert await run_cli(argv, settings) == 1
+    assert await run_cli(argv, settings) == 2
     assert "Refusing to upload" in capsys.readouterr().err
     assert stub.requests == []
 
@@ -154,7 +154,7 @@ async def test_failed_job_is_one_sentence(stub: OpenAIStub, tmp_path: Path, caps
         ),
     ]
     train = good_dialect_file(tmp_path / "train.jsonl")
-    assert await run_cli(["finetune", "start", str(train), "--base", "gpt-4o-mini", *FAST], settings) == 1
+    assert await run_cli(["finetune", "start", str(train), "--base", "gpt-4o-mini", *FAST], settings) == 2
     captured = capsys.readouterr()
     job_id = job_id_from(captured.out)
     assert single_error(captured.err) == f"Fine-tuning job {job_id} failed: Training file has 3 invalid lines."
@@ -192,7 +192,7 @@ async def test_provider_errors_are_one_sentence(
     settings = make_settings(tmp_path, stub.base_url)
     stub.fail(prefix, status, times=None, body={"error": {"message": message, "type": "x", "code": None}})
     train = good_dialect_file(tmp_path / "train.jsonl")
-    assert await run_cli(["finetune", "start", str(train), "--base", "gpt-4o-mini", *FAST], settings) == 1
+    assert await run_cli(["finetune", "start", str(train), "--base", "gpt-4o-mini", *FAST], settings) == 2
     assert single_error(capsys.readouterr().err) == expected
 
 
@@ -202,18 +202,18 @@ async def test_rejected_file_and_no_provider(
     train = good_dialect_file(tmp_path / "train.jsonl")
     stub.file_check = lambda name, data: "File train.jsonl contains examples with images of unsupported size."
     settings = make_settings(tmp_path, stub.base_url)
-    assert await run_cli(["finetune", "start", str(train), "--base", "gpt-4o"], settings) == 1
+    assert await run_cli(["finetune", "start", str(train), "--base", "gpt-4o"], settings) == 2
     assert single_error(capsys.readouterr().err) == (
         "Could not upload train.jsonl: the provider rejected the request (HTTP 400): "
         "File train.jsonl contains examples with images of unsupported size."
     )
     no_provider = make_settings(tmp_path)
     for argv in (["finetune", "list"], ["finetune", "start", str(train), "--base", "gpt-4o"]):
-        assert await run_cli(argv, no_provider) == 1
+        assert await run_cli(argv, no_provider) == 2
         assert single_error(capsys.readouterr().err).startswith("No model provider is configured: set OPENAI_API_KEY")
     # The provider cannot be reached at all.
     unreachable = make_settings(tmp_path, "http://127.0.0.1:9/v1", model_timeout=2)
-    assert await run_cli(["finetune", "list"], unreachable) == 1
+    assert await run_cli(["finetune", "list"], unreachable) == 2
     assert single_error(capsys.readouterr().err).startswith(
         "Could not list fine-tuning jobs: the provider could not be reached"
     )
@@ -248,12 +248,12 @@ async def test_status_list_cancel(stub: OpenAIStub, tmp_path: Path, capsys: pyte
     assert await run_cli(["finetune", "cancel", older], settings) == 0
     assert capsys.readouterr().out.strip() == f"Fine-tuning job {older} is now cancelled."
     assert stub.jobs[older].data["status"] == "cancelled"
-    assert await run_cli(["finetune", "cancel", older], settings) == 1
+    assert await run_cli(["finetune", "cancel", older], settings) == 2
     assert single_error(capsys.readouterr().err) == (
         f"Could not cancel fine-tuning job {older}: the provider rejected the request (HTTP 400): "
         "Job has already completed: cancelled."
     )
-    assert await run_cli(["finetune", "status", "ftjob-nope"], settings) == 1
+    assert await run_cli(["finetune", "status", "ftjob-nope"], settings) == 2
     assert "does not know it (HTTP 404): Could not find fine tune job: ftjob-nope." in capsys.readouterr().err
 
     # --follow picks the job up where it is and sees it through.
@@ -350,7 +350,7 @@ async def test_plot_without_losses_is_one_sentence(
     train = good_dialect_file(tmp_path / "train.jsonl")
     assert await run_cli(["finetune", "start", str(train), "--base", "gpt-4o-mini", "--detach"], settings) == 0
     capsys.readouterr()
-    assert await run_cli(["finetune", "status", "--plot", str(tmp_path / "p.png")], settings) == 1
+    assert await run_cli(["finetune", "status", "--plot", str(tmp_path / "p.png")], settings) == 2
     assert single_error(capsys.readouterr().err) == "The job has no loss figures yet, so there is nothing to plot."
     assert not (tmp_path / "p.png").exists()
 
@@ -411,12 +411,12 @@ async def test_use_stores_the_model_per_game_and_space(
     train = good_dialect_file(tmp_path / "t2.jsonl")
     assert await run_cli(["finetune", "start", str(train), "--base", "gpt-4o-mini", "--detach"], settings) == 0
     pending = job_id_from(capsys.readouterr().out)
-    assert await run_cli(["finetune", "use", pending, "--game", "dialect"], settings) == 1
+    assert await run_cli(["finetune", "use", pending, "--game", "dialect"], settings) == 2
     assert single_error(capsys.readouterr().err) == (
         f"Fine-tuning job {pending} has not finished (status validating_files); "
         f"wait with `catchbot finetune status {pending} --follow`."
     )
-    assert await run_cli(["finetune", "use", "ft:nothing:here", "--game", "dialect"], settings) == 1
+    assert await run_cli(["finetune", "use", "ft:nothing:here", "--game", "dialect"], settings) == 2
     assert (
         single_error(capsys.readouterr().err)
         == "The provider knows no model or fine-tuning job called ft:nothing:here."
@@ -435,7 +435,7 @@ async def test_delete_model(stub: OpenAIStub, tmp_path: Path, capsys: pytest.Cap
     assert "Warning: it is still the drawing model for every space" in out
     assert model in stub.missing_models
     assert [r.method for r in stub.requests if r.path == f"/v1/models/{model}"][-1] == "DELETE"
-    assert await run_cli(["finetune", "delete", model], settings) == 1
+    assert await run_cli(["finetune", "delete", model], settings) == 2
     assert single_error(capsys.readouterr().err) == (
         f"Could not delete model {model}: the provider does not know it (HTTP 404): The model '{model}' does not exist."
     )
@@ -463,5 +463,20 @@ async def test_use_without_a_provider_stores_a_model_id_unverified(
     finally:
         await db.close()
     # A job id cannot be resolved without a provider.
-    assert await run_cli(["finetune", "use", "ftjob-abc", "--game", "dialect"], settings) == 1
+    assert await run_cli(["finetune", "use", "ftjob-abc", "--game", "dialect"], settings) == 2
     assert single_error(capsys.readouterr().err).startswith("No model provider is configured")
+
+
+def test_a_plot_of_one_data_point_shows_the_point(tmp_path: Path) -> None:
+    from bot.finetune.jobs import MetricPoint
+    from bot.finetune.plot import plot_losses
+
+    png = plot_losses([MetricPoint(step=5, train_loss=1.0, valid_loss=None)], tmp_path / "one.png", title="one")
+    with Image.open(png) as im:
+        rgb = im.convert("RGB")
+        w, h = rgb.size
+        # The point sits in the middle of the axes (the legend goes to a corner): matplotlib's first colour.
+        box = rgb.crop((w // 2 - 40, h // 2 - 40, w // 2 + 40, h // 2 + 40))
+        centre = list(box.getdata())
+    blue = [p for p in centre if abs(p[0] - 0x1F) < 40 and abs(p[1] - 0x77) < 40 and abs(p[2] - 0xB4) < 40]
+    assert len(blue) >= 10

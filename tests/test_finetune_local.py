@@ -231,12 +231,12 @@ def test_a_killed_job_says_so_and_a_cancelled_one_stops(workdir: Path) -> None:
 
 def test_bad_input_is_one_sentence(workdir: Path) -> None:
     missing = catchbot("finetune", "start", "train.jsonl", "--backend", "local", "--base", "./nowhere", cwd=workdir)
-    assert missing.returncode == 1 and "neither a folder nor a Hugging Face id" in missing.stderr
+    assert missing.returncode == 2 and "neither a folder nor a Hugging Face id" in missing.stderr
     (workdir / "bad.jsonl").write_text('{"messages": [{"role": "user", "content": "혼저"}]}\n', "utf-8")
     bad = catchbot("finetune", "start", "bad.jsonl", "--backend", "local", "--base", "base", cwd=workdir)
-    assert bad.returncode == 1 and "bad.jsonl line 1 does not end with the assistant's answer" in bad.stderr
+    assert bad.returncode == 2 and "bad.jsonl line 1 does not end with the assistant's answer" in bad.stderr
     unknown = catchbot("finetune", "status", "local-nope", cwd=workdir)
-    assert unknown.returncode == 1 and "There is no local job local-nope" in unknown.stderr
+    assert unknown.returncode == 2 and "There is no local job local-nope" in unknown.stderr
     assert "Traceback" not in missing.stderr + bad.stderr + unknown.stderr
 
 

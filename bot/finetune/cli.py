@@ -71,12 +71,13 @@ def _day(text: str) -> date:
 
 
 def _fail(sentence: str) -> int:
+    """One sentence on stderr and exit status 2, as for every failed command (1 is a verdict: "not usable")."""
     print(f"catchbot: {sentence}", file=sys.stderr)
-    return 1
+    return 2
 
 
 def _guarded(fn: Callable[[argparse.Namespace, Settings], Awaitable[int]]) -> Handler:
-    """Async handler whose expected failures become one sentence and exit status 1."""
+    """Async handler whose expected failures become one sentence and exit status 2."""
 
     @functools.wraps(fn)
     async def wrapper(args: argparse.Namespace, settings: Settings) -> int:

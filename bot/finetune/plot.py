@@ -18,6 +18,7 @@ def plot_losses(points: Sequence[MetricPoint], out: Path, *, title: str) -> Path
 
         matplotlib.use("Agg")  # no display needed, and never a GUI window from a CLI
         from matplotlib import pyplot as plt
+        from matplotlib.ticker import MaxNLocator
     except ImportError:
         raise FinetuneError(
             "Plotting needs matplotlib, which is not installed: pip install 'catchbot[plot]'."
@@ -27,7 +28,15 @@ def plot_losses(points: Sequence[MetricPoint], out: Path, *, title: str) -> Path
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
     try:
         if train:
-            ax.plot([s for s, _ in train], [v for _, v in train], label="training loss", linewidth=1.2)
+            # A line needs two points: with few, each point is a marker, so a first figure shows.
+            ax.plot(
+                [s for s, _ in train],
+                [v for _, v in train],
+                label="training loss",
+                linewidth=1.2,
+                marker="o" if len(train) < 30 else None,
+                markersize=4,
+            )
         if valid:
             ax.plot(
                 [s for s, _ in valid],
@@ -35,8 +44,9 @@ def plot_losses(points: Sequence[MetricPoint], out: Path, *, title: str) -> Path
                 label="validation loss",
                 linewidth=1.2,
                 marker="o" if len(valid) < 30 else None,
-                markersize=3,
+                markersize=4,
             )
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers
         ax.set_xlabel("step")
         ax.set_ylabel("loss")
         ax.set_title(title)

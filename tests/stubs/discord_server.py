@@ -749,6 +749,8 @@ class DiscordStub:
             return _json({"url": self.gateway_url, "shards": 1, "session_start_limit": limit})
         if parts[0] == "applications" and parts[-1] == "commands" and method == "PUT":
             guild_id = parts[3] if len(parts) == 5 else None
+            if guild_id is not None and int(guild_id) not in self.guilds:
+                return _json({"message": "Unknown Guild", "code": 10004}, status=404)
             return _json([self._command(c, guild_id) for c in call.json or []])
         if parts[:2] == ["users", "@me"] and parts[-1] == "channels" and method == "POST":
             user_id = int((call.json or {})["recipient_id"])
