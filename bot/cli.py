@@ -118,7 +118,11 @@ def _build_parser(load: frozenset[str] = frozenset()) -> argparse.ArgumentParser
     bank_sub = bank.add_subparsers(dest="bank_command", metavar="ACTION", required=True)
     load_bank = bank_sub.add_parser("import-dialect", help="load AI-Hub dialect label files into a space's bank")
     load_bank.add_argument("paths", nargs="+", type=Path)
-    load_bank.add_argument("--space", default="console", help="the space (Discord guild id, Slack team id, console)")
+    load_bank.add_argument(
+        "--space",
+        default="console",
+        help="the space: a Discord server id, a Slack team id, a name from `catchbot db spaces`, or console",
+    )
     load_bank.add_argument("--region", help="region for files whose region cannot be told from their path")
     load_bank.add_argument("--source", choices=("dialect", "pronunciation"), default="dialect")
     load_bank.add_argument("--limit", type=int, default=5000, help="at most this many sentences (default 5000)")
@@ -268,6 +272,7 @@ async def _import_dialect(args: argparse.Namespace, settings: Settings) -> int:
 
     from bot.dialect.aihub import ImportStats, iter_pairs
     from bot.dialect.bank import DialectBankError, DialectItem, parse_region
+    from bot.spaces import resolve_space_in
     from storage import open_database
 
     locale = settings.locale
@@ -276,6 +281,7 @@ async def _import_dialect(args: argparse.Namespace, settings: Settings) -> int:
     except DialectBankError:
         _say_error(text(locale, "cli.unknown_region", region=args.region))
         return 2
+    space = await resolve_space_in(settings, args.space)
     stats = ImportStats()
     items: list[tuple[str, dict[str, Any]]] = []
     no_region = 0
@@ -295,13 +301,13 @@ async def _import_dialect(args: argparse.Namespace, settings: Settings) -> int:
     await asyncio.to_thread(collect)
     db = await open_database(settings)
     try:
-        await db.put_custom_entries("custom_dialect", args.space, items)
+        await db.put_custom_entries("custom_dialect", space, items)
     finally:
         await db.close()
     print(stats.summary(), file=sys.stderr)
     if no_region:
         print(text(locale, "cli.import_no_region", count=no_region), file=sys.stderr)
-    print(text(locale, "cli.import_loaded", count=len(items), space=args.space))
+    print(text(locale, "cli.import_loaded", count=len(items), space=space))
     return 0 if items else 1
 
 

@@ -40,7 +40,7 @@ from bot.safety import neutralise
 from bot.services import GameServices, Transport
 from bot.words import WordBank
 from bot.words import default_bank as default_words
-from storage import Database
+from storage import SPACE_NAME, Database
 
 if TYPE_CHECKING:
     from bot.ai.players import ModelGateway
@@ -200,6 +200,8 @@ class Engine:
             if event.event_id and not await services.db.first_sighting(event.event_id, services.clock()):
                 return []
             await self._remember_name(origin)
+            if origin.space_name and space.values.get(SPACE_NAME) != origin.space_name[:100]:
+                await services.set_setting(origin.space, SPACE_NAME, origin.space_name[:100])
             if isinstance(event, Command):
                 return await self._command(event, space)
             if isinstance(event, ImageUpload):

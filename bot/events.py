@@ -22,7 +22,9 @@ class Origin:
     Server on Discord, workspace admin on Slack, always true on the console).
     ``locale`` is the platform's language hint (a Discord guild's preferred
     locale, a Slack user's locale, the terminal's ``LANG``); a space's own
-    setting wins over it (see :func:`bot.i18n.language_of`).
+    setting wins over it (see :func:`bot.i18n.language_of`). ``space_name`` is
+    the server's or workspace's name where the platform says it (for
+    ``catchbot db spaces``).
     """
 
     space: str
@@ -31,6 +33,7 @@ class Origin:
     display_name: str
     is_admin: bool = False
     locale: str | None = None
+    space_name: str | None = None
 
     @property
     def channel_key(self) -> tuple[str, str]:

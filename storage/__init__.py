@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from storage.base import SqlStorage
 from storage.db import Database
 from storage.types import (
+    SPACE_NAME,
     Announcement,
     Award,
     BoardEntry,
@@ -21,6 +22,7 @@ from storage.types import (
     ProcessInfo,
     RoundAlreadyOpen,
     RoundRow,
+    SpaceInfo,
     StorageError,
     TotalsMismatch,
     UsageSummary,
@@ -60,6 +62,7 @@ async def open_database(
 
 
 __all__ = [
+    "SPACE_NAME",
     "Announcement",
     "Award",
     "BoardEntry",
@@ -69,6 +72,7 @@ __all__ = [
     "ProcessInfo",
     "RoundAlreadyOpen",
     "RoundRow",
+    "SpaceInfo",
     "Storage",
     "StorageError",
     "TotalsMismatch",

@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from storage import periods
 from storage.types import (
+    SPACE_NAME,
     Announcement,
     Award,
     BoardEntry,
@@ -33,6 +34,7 @@ from storage.types import (
     ProcessInfo,
     RoundAlreadyOpen,
     RoundRow,
+    SpaceInfo,
     Timer,
     TotalsMismatch,
     UsageSummary,
@@ -344,6 +346,19 @@ class SqlStorage:
             if key == "timezone":  # the boards follow the zone from now on, past weeks included
                 await self._rezone_if_needed(tx, space)
             await self._space_changed(tx, space)
+
+    async def spaces(self) -> list[SpaceInfo]:
+        """Every space that played, set something or has players, with its name and rounds."""
+        rows = await self._fetchall(
+            "SELECT k.space, n.value, count(r.id), max(r.started_at) FROM "
+            "(SELECT space FROM rounds UNION SELECT space FROM players "
+            " UNION SELECT space FROM settings WHERE space <> '*') AS k "
+            "LEFT JOIN settings AS n ON n.space = k.space AND n.key = ? "
+            "LEFT JOIN rounds AS r ON r.space = k.space "
+            "GROUP BY k.space, n.value ORDER BY k.space",
+            (SPACE_NAME,),
+        )
+        return [SpaceInfo(r[0], r[1], int(r[2]), None if r[3] is None else float(r[3])) for r in rows]
 
     async def settings_for(self, space: str) -> dict[str, str]:
         """The space's settings over the global ones (space ``*``)."""

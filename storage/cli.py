@@ -1,4 +1,4 @@
-"""``catchbot db status | rebuild-totals | migrate-to URL``: look after the database from a shell.
+"""``catchbot db status | spaces | rebuild-totals | migrate-to URL``: look after the database from a shell.
 
 Registered by ``bot/cli.py`` like the other command modules. Exit codes: 0 done,
 1 a check found a difference, 2 the user must fix something (URL, non-empty
@@ -23,6 +23,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     actions = db.add_subparsers(dest="db_command", metavar="ACTION", required=True)
     status = actions.add_parser("status", help="schema version, rows, processes seen recently and their rounds")
     status.set_defaults(handler=status_command)
+    spaces = actions.add_parser("spaces", help="the spaces (servers, workspaces, the console) with names and rounds")
+    spaces.set_defaults(handler=spaces_command)
     rebuild = actions.add_parser("rebuild-totals", help="rebuild the leaderboard totals from the points ledger")
     rebuild.add_argument(
         "--check", action="store_true", help="then compare every total with the ledger (reads the whole ledger)"
@@ -65,6 +67,32 @@ async def status_command(args: argparse.Namespace, settings: Settings) -> int:
             print(f"  {p.id} on {p.host} (pid {p.pid}), seen {now - p.seen_at:.0f} s ago, holds {p.rounds_held} rounds")
     finally:
         await db.close()
+    return 0
+
+
+async def spaces_command(args: argparse.Namespace, settings: Settings) -> int:
+    """One line per space: the id to pass as ``--space``, its platform, rounds, last round, name."""
+    from datetime import datetime
+
+    from bot.safety import neutralise
+    from storage import open_database
+
+    _refuse_a_missing_file(settings)
+    db = await open_database(settings)
+    try:
+        known = await db.spaces()
+    finally:
+        await db.close()
+    if not known:
+        print("no spaces yet: a server or workspace appears here once the bot has seen it")
+        return 0
+    width = max(len(s.id) for s in known)
+    for space in known:
+        last = (
+            datetime.fromtimestamp(space.last_played, settings.zone).strftime("%Y-%m-%d") if space.last_played else "-"
+        )
+        name = neutralise(space.name, 60) if space.name else ""
+        print(f"{space.id:<{width}}  {space.platform:<8}  {space.rounds:>6} rounds  last {last:<10}  {name}".rstrip())
     return 0
 
 

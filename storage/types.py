@@ -101,6 +101,24 @@ class Announcement:
     created_at: float
 
 
+# The settings key under which a space keeps its platform name (a Discord server's, a Slack workspace's).
+SPACE_NAME = "space_name"
+
+
+@dataclass(frozen=True, slots=True)
+class SpaceInfo:
+    """A space the database knows: its id, its platform name when one was seen, its rounds."""
+
+    id: str
+    name: str | None
+    rounds: int
+    last_played: float | None
+
+    @property
+    def platform(self) -> str:
+        return self.id.split(":", 1)[0] if ":" in self.id else self.id
+
+
 @dataclass(frozen=True, slots=True)
 class ProcessInfo:
     """A bot process that reported itself recently, and the open rounds it holds."""

@@ -159,3 +159,39 @@ async def test_without_listed_guilds_commands_sync_globally_once_per_change(make
         await again.stub.slash("help", user=again.stub.alice)
         await again.stub.wait_for_call("POST", "/callback")
         assert not any(c.method == "PUT" for c in again.stub.calls)
+
+
+async def test_space_options_take_the_server_id_and_db_spaces_lists_the_servers(make_settings, tmp_path: Path) -> None:
+    async with discord_game(make_settings) as game:
+        stub = game.stub
+        await stub.message(stub.alice, "!help")
+        await stub.wait_for_call("POST", "/messages")
+        await game.engine.idle()
+        db_path, guild = str(game.settings.db_path), stub.guild_id
+    guild_name = stub.guilds[guild].name
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("CATCHBOT_", "DISCORD_", "OPENAI_"))}
+
+    async def cli(*args: str) -> tuple[int, str, str]:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "--db", db_path, *args, cwd=tmp_path, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        out, err = await asyncio.wait_for(process.communicate(), 60)
+        return process.returncode or 0, out.decode(), err.decode()
+
+    code, out, _ = await cli("db", "spaces")
+    assert code == 0 and f"discord:{guild}" in out and "discord" in out and guild_name in out
+    # The raw server id (what Discord's "Copy Server ID" gives), the stored id and the name all name it.
+    for given in (str(guild), f"discord:{guild}", guild_name):
+        code, out, err = await cli("finetune", "use", "ft:gpt-4.1-mini:org:x:1", "--game", "dialect", "--space", given)
+        assert code == 0, err
+    db = await Database.open(Path(db_path))
+    try:
+        assert await db.get_setting(f"discord:{guild}", "model.dialect") == "ft:gpt-4.1-mini:org:x:1"
+        assert await db.get_setting(str(guild), "model.dialect") is None
+    finally:
+        await db.close()
+    code, _, err = await cli("finetune", "use", "ft:gpt-4.1-mini:org:x:1", "--game", "dialect", "--space", "12345")
+    assert code == 2 and "no space 12345" in err and "catchbot db spaces" in err
+    code, _, err = await cli("bank", "import-dialect", str(tmp_path), "--space", "nope")
+    assert code == 2 and "no space nope" in err

@@ -391,6 +391,9 @@ async def test_use_stores_the_model_per_game_and_space(
     assert capsys.readouterr().out.strip() == (
         f"The dialect model for every space is now {model} (was gpt-6-luna (default))."
     )
+    known = await Database.open(settings.db_path)
+    await known.upsert_player("guild-1", "u1", "Ann")  # a space the bot has seen
+    await known.close()
     assert await run_cli(["finetune", "use", model, "--game", "drawing", "--space", "guild-1"], settings) == 0
     assert capsys.readouterr().out.strip() == (
         f"The drawing model for space guild-1 is now {model} (was gpt-6-luna (default))."

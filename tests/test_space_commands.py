@@ -110,6 +110,9 @@ async def test_imported_ai_hub_sentences_join_a_space_bank(tmp_path: Path, make_
     db_path = tmp_path / "bank.db"
     import asyncio
 
+    known = await Database.open(db_path)
+    await known.upsert_player("s1", "alice", "Alice")  # the space has been seen
+    await known.close()
     code = await asyncio.to_thread(main, ["--db", str(db_path), "bank", "import-dialect", str(source), "--space", "s1"])
     assert code == 0
     db = await Database.open(db_path)

@@ -146,6 +146,19 @@ async def test_one_open_round_per_channel(store: SqlStorage) -> None:
     assert len(await store.open_rounds()) == 2
 
 
+async def test_the_spaces_it_knows_with_names_and_rounds(store: SqlStorage) -> None:
+    await new_round(store, space="discord:1")
+    await new_round(store, channel="c2", space="discord:1")
+    await store.set_setting("discord:1", "space_name", "Our server")
+    await store.upsert_player("slack:T1", "U1", "Ann")
+    await store.set_setting("*", "model.dialect", "m")  # every space's setting is no space
+    spaces = await store.spaces()
+    assert [(s.id, s.name, s.rounds, s.last_played, s.platform) for s in spaces] == [
+        ("discord:1", "Our server", 2, 100.0, "discord"),
+        ("slack:T1", None, 0, None, "slack"),
+    ]
+
+
 async def test_event_ids_are_seen_once(store: SqlStorage) -> None:
     assert await store.first_sighting("Ev1", 1000.0)
     assert not await store.first_sighting("Ev1", 1001.0)

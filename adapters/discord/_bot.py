@@ -147,6 +147,7 @@ class CatchBotMixin:
             author.display_name,
             is_admin=is_admin,
             locale=locale or guild.preferred_locale.value,
+            space_name=guild.name,
         )
 
     def _dm_text(self, locale_hint: str | None = None) -> str:

@@ -142,10 +142,14 @@ class SlackAdapter:
         await self.deliver(space, channel, await self.engine.handle(SecretUndelivered(origin, whisper.round_id)))
 
     # --- from Slack to the core ---------------------------------------------------------------
-    async def origin(self, team: str, channel: str, user_id: str, name: str | None = None) -> Origin:
+    async def origin(
+        self, team: str, channel: str, user_id: str, name: str | None = None, team_name: str | None = None
+    ) -> Origin:
         user = await self.users.get(user_id, name)
         admin = user.is_admin or user_id in self.settings.admin_ids
-        return Origin(space_id(team), channel, user_id, user.name, is_admin=admin, locale=user.locale)
+        return Origin(
+            space_id(team), channel, user_id, user.name, is_admin=admin, locale=user.locale, space_name=team_name
+        )
 
     async def handle(self, event: Event, *, message_ts: str | None = None) -> None:
         replies = await self.engine.handle(event)
@@ -163,7 +167,8 @@ class SlackAdapter:
             text = i18n.text(i18n.language_of(user.locale) or "en", "slack.dm_only")
             await self.client.chat_postEphemeral(channel=channel_id, user=user_id, text=escape(text))
             return
-        origin = await self.origin(team, channel_id, user_id, body.get("user_name"))
+        # A slash command names the workspace (its domain); events do not.
+        origin = await self.origin(team, channel_id, user_id, body.get("user_name"), body.get("team_domain"))
         await self.handle(Command(origin, name, tuple(words)))
 
     async def on_mention(self, body: dict[str, Any], event: dict[str, Any]) -> None:

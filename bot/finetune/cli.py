@@ -133,12 +133,13 @@ def cmd_dataset_dialect(args: argparse.Namespace, settings: Settings) -> int:
 @_guarded
 async def cmd_dataset_drawings(args: argparse.Namespace, settings: Settings) -> int:
     from bot.finetune.datasets import build_drawings
+    from bot.spaces import resolve_space_in
 
     since = datetime.combine(args.since, time.min, tzinfo=settings.zone) if args.since else None
     result = await build_drawings(
         settings,
         args.out,
-        space=args.space,
+        space=None if args.space is None else await resolve_space_in(settings, args.space),
         since=since,
         lang=args.lang,
         valid_out=args.valid_out,
@@ -368,6 +369,7 @@ async def cmd_finetune_cancel(args: argparse.Namespace, settings: Settings) -> i
 @_guarded
 async def cmd_finetune_use(args: argparse.Namespace, settings: Settings) -> int:
     from bot.finetune import jobs
+    from bot.spaces import resolve_space_in
 
     if _is_local(args.ref):
         from bot.finetune.local import jobs as local
@@ -375,7 +377,8 @@ async def cmd_finetune_use(args: argparse.Namespace, settings: Settings) -> int:
         own = await asyncio.to_thread(local.find, settings.train_dir, args.ref)
         if own.status != "succeeded":
             raise FinetuneError(f"Local job {own.id} is {own.status}; only a finished job can be used.")
-        change = await jobs.use_model(settings, None, own.served_name, args.game, args.space)
+        space = await resolve_space_in(settings, args.space, every=True)
+        change = await jobs.use_model(settings, None, own.served_name, args.game, space)
         print(change.describe())
         print(f"Serve it under that name first: catchbot finetune serve-command {own.id}")
         return 0
@@ -388,7 +391,8 @@ async def cmd_finetune_use(args: argparse.Namespace, settings: Settings) -> int:
             raise
         client = None
     try:
-        change = await jobs.use_model(settings, client, args.ref, args.game, args.space)
+        space = await resolve_space_in(settings, args.space, every=True)
+        change = await jobs.use_model(settings, client, args.ref, args.game, space)
     finally:
         if client is not None:
             await client.close()
@@ -511,7 +515,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
     p = ds.add_parser("drawings", help="drawings collected in play -> vision chat JSONL")
     p.add_argument("--out", type=Path, required=True, help="training file to write (.jsonl)")
-    p.add_argument("--space", help="only this space (default: every space with collecting on)")
+    p.add_argument(
+        "--space", help="only this space: its id, the server's or team's id, or its name (default: every space)"
+    )
     p.add_argument("--since", type=_day, help="only drawings from this day on (YYYY-MM-DD)")
     p.add_argument("--lang", choices=("en", "ko"), default="en", help="language of the answers (default: en)")
     _split_options(p)
@@ -570,7 +576,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = ft.add_parser("use", help="make a fine-tuned model a game's model")
     p.add_argument("ref", metavar="JOB|MODEL")
     p.add_argument("--game", choices=GAMES, required=True)
-    p.add_argument("--space", default="*", help="only this space (default: * = every space)")
+    p.add_argument(
+        "--space", default="*", help="only this space: its id, the server's or team's id, or its name (default: *)"
+    )
     p.set_defaults(handler=cmd_finetune_use)
 
     p = ft.add_parser("delete", help="delete a fine-tuned model at the provider, or a local job")

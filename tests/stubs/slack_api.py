@@ -83,6 +83,7 @@ def command_body(command: str, text: str, *, user: str, channel: str = "C1", tea
             "user_name": user.lower(),
             "channel_id": channel,
             "team_id": team,
+            "team_domain": f"{team.lower()}-workspace",
             "trigger_id": f"trig-{time.monotonic_ns()}",
             "response_url": "http://127.0.0.1:9/unused",
         }
