@@ -71,7 +71,12 @@ def text(locale: str, key: str, /, **params: Any) -> str:
     template = _template(locale, key, params) or _template(FALLBACK, key, params)
     if template is None:
         raise KeyError(f"no message {key!r}")
-    return string.Formatter().vformat(template, (), _Lenient(params))
+    rendered = string.Formatter().vformat(template, (), _Lenient(params))
+    if locale == "ko" and "(" in rendered:
+        from bot.josa import attach
+
+        rendered = attach(rendered)  # 은(는) → 은 or 는, once the word before it is known
+    return rendered
 
 
 def plural(locale: str, key: str, count: int | float, /, **params: Any) -> str:
