@@ -1,4 +1,4 @@
-"""Korean particles that follow the word before them: ``은/는``, ``이/가``, ``을/를``, ``와/과``, ``(으)로``, ``(이)라``.
+"""Korean particles that follow the word before them: 은/는, 이/가, 을/를, 와/과, (으)로, (이)라.
 
 Messages are written with the fallback forms (``{name}은(는)``); once the word is filled in,
 :func:`attach` picks the form the word's last sound asks for, looking past closing quotes.
