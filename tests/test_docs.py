@@ -32,3 +32,13 @@ def test_both_locales_have_the_same_keys() -> None:
         # Counted messages: English has key_one and key_other, Korean (no plural) only key_other.
         en_keys = {k for k in en if not (k.endswith("_one") and k.removesuffix("_one") + "_other" in en)}
         assert en_keys == set(ko), f"{name}: keys differ: {en_keys ^ set(ko)}"
+
+
+def test_ci_runs_exactly_the_readme_test_command() -> None:
+    root = Path(__file__).resolve().parent.parent
+    readme = (root / "README.md").read_text(encoding="utf-8")
+    block = readme[readme.index("Run the whole test suite") :]
+    command = block.split("```sh\n", 1)[1].split("\n```", 1)[0].strip()
+    ci = [line for line in (root / ".ci" / "run").read_text().splitlines() if line and not line.startswith("#")]
+    assert ci[-1] == command  # and nothing before it installs anything
+    assert not any("apt-get" in line or "pip install" in line for line in ci[:-1])
