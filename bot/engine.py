@@ -196,9 +196,30 @@ class Engine:
             # Most chat in a busy server happens outside rounds: answer it without touching the database.
             return await self.drawing.outside_round(event) if isinstance(event, ImageUpload) else []
         space = await services.space(origin.space, origin.locale)
+        if not event.event_id:
+            return await self._handle_claimed(event, space)
+        now = services.clock()
         try:
-            if event.event_id and not await services.db.first_sighting(event.event_id, services.clock()):
-                return []
+            # Claimed by this process; a resend is ignored, unless the claimer died before it was done.
+            claimed = await services.db.first_sighting(
+                event.event_id, now, process=services.process_id, silent_since=now - SILENT_AFTER
+            )
+        except Exception:
+            log.exception("could not claim event %s in %s/%s", event.event_id, origin.space, origin.channel)
+            return [Say(services.t(space, "core.internal_error"))]
+        if not claimed:
+            return []
+        try:
+            return await self._handle_claimed(event, space)
+        finally:
+            try:
+                await services.db.event_done(event.event_id)
+            except Exception:  # a resend may then be handled again by another process once this one stops
+                log.exception("could not mark event %s done", event.event_id)
+
+    async def _handle_claimed(self, event: Event, space: Space) -> list[Reply]:
+        services, origin = self.services, event.origin
+        try:
             await self._remember_name(origin)
             if origin.space_name and space.values.get(SPACE_NAME) != origin.space_name[:100]:
                 await services.set_setting(origin.space, SPACE_NAME, origin.space_name[:100])

@@ -785,19 +785,40 @@ class SqlStorage:
         return removed
 
     # --- idempotency ----------------------------------------------------
-    async def first_sighting(self, event_id: str, at: float) -> bool:
-        """True the first time an event id is seen (platform retries are then ignored)."""
+    async def first_sighting(
+        self, event_id: str, at: float, *, process: str | None = None, silent_since: float | None = None
+    ) -> bool:
+        """True when this process is to handle the event: the first time its id is seen, or when the
+        process that claimed it went silent (``silent_since``) before marking it done.
+
+        Platforms resend an event they think was lost; the resend is ignored while the claimer lives
+        or once it is done (:meth:`event_done`), and taken over from a dead claimer.
+        """
         async with self._tx() as tx:
             first = (
                 await tx.execute(
-                    "INSERT INTO seen_events (event_id, seen_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                    (event_id, float(at)),
+                    "INSERT INTO seen_events (event_id, seen_at, process, done) VALUES (?, ?, ?, 0) "
+                    "ON CONFLICT DO NOTHING",
+                    (event_id, float(at), process),
                 )
                 == 1
             )
             if first:  # platforms retry within minutes; a day of memory is plenty
                 await tx.execute("DELETE FROM seen_events WHERE seen_at < ?", (float(at) - 86400,))
-            return first
+                return True
+            if process is None or silent_since is None:
+                return False
+            taken = await tx.execute(
+                "UPDATE seen_events SET process = ?, seen_at = ? WHERE event_id = ? AND done = 0 "
+                "AND process IS NOT NULL AND process <> ? "
+                "AND process NOT IN (SELECT id FROM processes WHERE seen_at >= ?)",
+                (process, float(at), event_id, process, float(silent_since)),
+            )
+            return taken == 1
+
+    async def event_done(self, event_id: str) -> None:
+        """The event was handled: a resend is ignored from now on, whoever receives it."""
+        await self._execute("UPDATE seen_events SET done = 1 WHERE event_id = ?", (event_id,))
 
 
 class _Silent:

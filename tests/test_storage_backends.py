@@ -166,6 +166,23 @@ async def test_event_ids_are_seen_once(store: SqlStorage) -> None:
     assert await store.first_sighting("Ev1", 1000.0 + 2 * 86400)  # forgotten after a day
 
 
+async def test_a_resend_is_taken_over_from_a_claimer_that_died_before_it_was_done(store: SqlStorage) -> None:
+    await store.heartbeat("alive", host="h", pid=1, started_at=0.0, at=100.0)
+    await store.heartbeat("dead", host="h", pid=2, started_at=0.0, at=10.0)
+    assert await store.first_sighting("Ev1", 100.0, process="dead", silent_since=85.0)
+    # The claimer is silent and never marked it done: the resend goes to a live process, once.
+    taken = [await store.first_sighting("Ev1", 101.0, process=p, silent_since=86.0) for p in ("alive", "alive")]
+    assert taken == [True, False]
+    await store.event_done("Ev1")
+    assert not await store.first_sighting("Ev1", 102.0, process="other", silent_since=200.0)
+    # A live claimer's event, or one that is done, is never handled twice.
+    assert await store.first_sighting("Ev2", 100.0, process="alive", silent_since=85.0)
+    assert not await store.first_sighting("Ev2", 101.0, process="third", silent_since=86.0)
+    assert await store.first_sighting("Ev3", 100.0, process="dead", silent_since=85.0)
+    await store.event_done("Ev3")
+    assert not await store.first_sighting("Ev3", 101.0, process="alive", silent_since=86.0)
+
+
 async def test_everyday_calls_round_trip(store: SqlStorage) -> None:
     await store.upsert_player("s", "u1", "Alice")
     await store.upsert_player("s", "u1", "Alice B")
