@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.dialect import morphs
 from bot.dialect.bank import REGION_NAMES, DialectBankError, DialectItem, parse_region
-from bot.dialect.meaning_judge import JUDGE_MAX_ANSWERS, combine, judge_messages, parse_ratings
+from bot.dialect.meaning_judge import JUDGE_MAX_ANSWERS, combine, judge_messages, parse_ratings, talks_to_the_judge
 from bot.dialect.scoring import points_for, score_answer
 from bot.errors import UserError
 from bot.events import ChatMessage, Command
@@ -188,8 +188,11 @@ class DialectGame:
         except (AIUnavailable, TimeoutError) as exc:
             log.warning("meaning judge unavailable in %s: %s", space.id, exc)
         lifted: dict[str, float] = {}
-        for (user, _text, score), rating in zip(entries, ratings or [], strict=False):
-            final = combine(score, rating)
+        item = active.item
+        for (user, text, score), rating in zip(entries, ratings or [], strict=False):
+            # An answer that addresses the grader gains nothing from the grader.
+            heard = None if talks_to_the_judge(text, item.dialect, item.references) else rating
+            final = combine(score, heard)
             if final != score:
                 lifted[user] = final
         async with engine.locks.hold(active.key):
