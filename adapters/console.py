@@ -226,6 +226,8 @@ class Console:
         read = _terminal_reader(self) if interactive else None
         if interactive:
             self.say(self.t("welcome"))
+        # Rounds already open were resumed after a restart; the ones opened from now on are this session's.
+        resumed = {active.id for (space, _), active in self.engine.rounds.items() if space == SPACE}
         while True:
             if read is not None:
                 raw = await read()
@@ -237,6 +239,21 @@ class Console:
                 break
             if not await self.line(raw):
                 break
+        await self.engine.idle()
+        if not interactive:
+            await self._close_what_the_script_opened(resumed)
+
+    async def _close_what_the_script_opened(self, resumed: set[int]) -> None:
+        """A piped script ends its own rounds (no points), so the same script runs the same way next time.
+
+        In a terminal an open round is left open: the next start resumes it, as after a crash.
+        """
+        opened = [a for (space, _), a in self.engine.rounds.items() if space == SPACE and a.id not in resumed]
+        for active in opened:
+            self.say(self.t("closed_at_end", channel=active.channel))
+            starter, name = active.starter, active.starter_name
+            origin = Origin(SPACE, active.channel, starter, name, is_admin=True, locale=self.locale_hint)
+            self.transport.show(active.channel, await self.engine.handle(Command(origin, "skip")))
         await self.engine.idle()
 
 

@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from tests.cli_run import console
+
 TIMEOUT = 20.0
 
 
@@ -240,3 +242,15 @@ async def test_bad_setting_stops_start_up_with_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 2
     lines = err.decode().strip().splitlines()
     assert len(lines) == 1 and "CATCHBOT_DRAW_SECONDS" in lines[0]
+
+
+async def test_the_readme_script_runs_the_same_way_twice(tmp_path: Path) -> None:
+    script = "/draw\n/as bob\napple\n/leaderboard\n"  # the README's piped example
+    first = await console(script, cwd=tmp_path, args=("--user", "alice"))
+    second = await console(script, cwd=tmp_path, args=("--user", "alice"))
+    for run in (first, second):
+        assert run.code == 0, run.err
+        assert "round this script opened in #main is closed" in run.out
+        assert "alice skipped the round" in run.out and "goes on" not in run.out
+    assert "[private to alice]" in second.out and "[private to bob]" not in second.out
+    assert "already running" not in second.out
