@@ -211,12 +211,24 @@ async def test_a_rate_limited_message_is_sent_after_the_wait(make_settings) -> N
         assert again.fields["text"] == first.fields["text"] and time.monotonic() - began > 0.5
 
 
-async def test_korean_users_play_in_korean_and_dms_are_pointed_to_a_channel(make_settings) -> None:
-    async with slack_game(make_settings, locale=None) as game:  # no deployment language: the user's own
+async def test_a_space_speaks_one_language_whoever_plays_and_dms_are_pointed_to_a_channel(make_settings) -> None:
+    async with slack_game(make_settings, locale=None) as game:  # no deployment language
         stub = game.stub
         stub.users["UKO"] = {"locale": "ko-KR", "name": "민수"}
+        # A Korean user's command does not switch the channel to Korean: the space's language stands.
         await game.command("그림", user="UKO")
-        await stub.wait_for("chat.postMessage", lambda c: "그림을 그립니다" in c.text)
+        await stub.wait_for("chat.postMessage", lambda c: "is drawing" in c.text)
+        active = await game.wait_round()
+        mark = len(stub.calls)
+        await game.message("UKO", active.word.en)  # type: ignore[union-attr]
+        await game.message("UBOB", active.word.en)  # type: ignore[union-attr]
+        result = await stub.wait_for("chat.postMessage", lambda c: "got it" in c.text, after=mark)
+        assert "맞혔어요" not in result.text
+        stub.users["UADMIN"] = {"is_admin": True, "name": "Ada"}
+        await game.command("config locale ko", user="UADMIN")
+        mark = len(stub.calls)
+        await game.command("draw", user="UBOB")  # an English user, in a space set to Korean
+        await stub.wait_for("chat.postMessage", lambda c: "그림을 그립니다" in c.text, after=mark)
         mark = len(stub.calls)
         await game.command("draw", user="UBOB", channel="D123")
         said = await stub.wait_for("chat.postEphemeral", lambda c: c.fields["channel"] == "D123", after=mark)

@@ -147,9 +147,9 @@ class SlackAdapter:
     ) -> Origin:
         user = await self.users.get(user_id, name)
         admin = user.is_admin or user_id in self.settings.admin_ids
-        return Origin(
-            space_id(team), channel, user_id, user.name, is_admin=admin, locale=user.locale, space_name=team_name
-        )
+        # No language hint: a Slack user's locale is theirs, not the channel's. The space speaks its own
+        # `config locale`, else CATCHBOT_LOCALE, else the default, whoever triggered the message.
+        return Origin(space_id(team), channel, user_id, user.name, is_admin=admin, space_name=team_name)
 
     async def handle(self, event: Event, *, message_ts: str | None = None) -> None:
         replies = await self.engine.handle(event)
@@ -218,7 +218,10 @@ class SlackAdapter:
         running = self.engine.rounds.get((origin.space, channel))
         if running is None or str(running.id) != str(action.get("value")):
             # A button on an earlier round's message must not act on the round running now.
-            text = i18n.text((await self.engine.space(origin.space, origin.locale)).locale, "slack.button_stale")
+            # Only the presser sees this: in their own language when Slack says it.
+            user = await self.users.get(user_id)
+            locale = i18n.language_of(user.locale) or (await self.engine.space(origin.space)).locale
+            text = i18n.text(locale, "slack.button_stale")
             await self.deliver(origin.space, channel, [Whisper(user_id, text)])
             return
         await self.handle(Command(origin, name, (), event_id=f"action:{body.get('trigger_id')}"))
