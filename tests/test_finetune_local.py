@@ -238,6 +238,25 @@ def test_bad_input_is_one_sentence(workdir: Path) -> None:
     unknown = catchbot("finetune", "status", "local-nope", cwd=workdir)
     assert unknown.returncode == 2 and "There is no local job local-nope" in unknown.stderr
     assert "Traceback" not in missing.stderr + bad.stderr + unknown.stderr
+    # Checked before anything starts: a device file never ends, and a base must be there to load.
+    device = catchbot("finetune", "start", "/dev/zero", "--backend", "local", "--base", "base", cwd=workdir, timeout=30)
+    assert device.returncode == 2 and "/dev/zero does not exist or is not a regular file" in device.stderr
+    uncached = catchbot("finetune", "start", "train.jsonl", "--backend", "local", "--base", "nobody/tiny", cwd=workdir)
+    assert uncached.returncode == 2 and "not in the Hugging Face cache" in uncached.stderr
+    assert "Started" not in device.stdout + uncached.stdout
+
+
+def test_without_the_training_extra_a_local_job_is_refused_before_it_starts(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot.cli import main
+
+    monkeypatch.setitem(sys.modules, "peft", None)  # as if `catchbot[train]` were not installed
+    monkeypatch.chdir(workdir)
+    monkeypatch.setenv("CATCHBOT_DB_PATH", str(workdir / "catchbot.db"))
+    assert main(["finetune", "start", "train.jsonl", "--backend", "local", "--base", "base"]) == 2
+    captured = capsys.readouterr()
+    assert "needs the training extra (missing: peft)" in captured.err and "Started" not in captured.out
 
 
 def test_vision_files_become_images_for_trl(tmp_path: Path) -> None:

@@ -187,6 +187,7 @@ async def _start_local(args: argparse.Namespace, settings: Settings) -> int:
     if args.valid is not None:
         await asyncio.to_thread(read_examples, args.valid)
     base = await asyncio.to_thread(local.resolve_base, args.base)
+    await asyncio.to_thread(local.check_can_train, base, allow_download=args.allow_download)
     given = {
         "epochs": args.epochs,
         "lr": args.lr,
@@ -219,13 +220,13 @@ async def cmd_finetune_start(args: argparse.Namespace, settings: Settings) -> in
     from bot.finetune import jobs
     from bot.finetune.check import check_file, format_report
 
+    files = [(args.file, "training", 10)] + ([(args.valid, "validation", 1)] if args.valid else [])
+    for path, kind, _min in files:
+        if not path.is_file():  # a device (/dev/zero), a folder or a pipe never ends or is no file
+            raise FinetuneError(f"The {kind} file {path} does not exist or is not a regular file.")
     if args.backend == "local":
         return await _start_local(args, settings)
-
-    files = [(args.file, "training", 10)] + ([(args.valid, "validation", 1)] if args.valid else [])
     for path, kind, min_examples in files:
-        if not path.is_file():
-            raise FinetuneError(f"The {kind} file {path} does not exist.")
         report = await asyncio.to_thread(
             check_file,
             path,

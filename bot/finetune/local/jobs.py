@@ -206,6 +206,33 @@ def resolve_base(name: str) -> str:
     return name
 
 
+TRAINING_PACKAGES = ("torch", "transformers", "peft", "trl", "accelerate", "datasets")
+
+
+def check_can_train(base: str, *, allow_download: bool) -> None:
+    """What can be known before a training process starts: the training extra, and a base to load.
+
+    A job that could not run is refused here with one sentence instead of being reported as started.
+    """
+    import importlib.util
+
+    missing = [name for name in TRAINING_PACKAGES if importlib.util.find_spec(name) is None]
+    if missing:
+        raise FinetuneError(
+            f"Local training needs the training extra (missing: {', '.join(missing)}): pip install 'catchbot[train]'."
+        )
+    if allow_download or Path(base).is_dir():
+        return
+    from huggingface_hub import try_to_load_from_cache
+    from huggingface_hub.constants import HF_HUB_CACHE
+
+    if not isinstance(try_to_load_from_cache(base, "config.json"), str):
+        raise FinetuneError(
+            f"The base model {base} is not in the Hugging Face cache ({HF_HUB_CACHE}): download it first "
+            f"(huggingface-cli download {base}), point --base at a folder, or pass --allow-download."
+        )
+
+
 def start(
     train_dir: Path,
     *,
