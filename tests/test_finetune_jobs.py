@@ -451,6 +451,18 @@ def test_finetune_error_is_a_user_error() -> None:
     assert isinstance(exc, UserError) and str(exc) == "Something to fix." and exc.message("ko") == "Something to fix."
 
 
+async def test_use_finds_a_model_on_a_server_that_only_lists_its_models(
+    stub: OpenAIStub, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = make_settings(tmp_path, stub.base_url)
+    stub.serves_model_lookup = False
+    stub.models["my-dialect-lora"] = {"id": "my-dialect-lora", "object": "model", "created": 0, "owned_by": "me"}
+    assert await run_cli(["finetune", "use", "my-dialect-lora", "--game", "dialect"], settings) == 0
+    assert "my-dialect-lora" in capsys.readouterr().out
+    assert await run_cli(["finetune", "use", "not-served", "--game", "dialect"], settings) == 2
+    assert "knows no model" in capsys.readouterr().err
+
+
 async def test_use_without_a_provider_stores_a_model_id_unverified(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

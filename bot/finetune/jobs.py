@@ -464,6 +464,13 @@ async def resolve_model(client: openai.AsyncOpenAI | None, ref: str) -> tuple[st
         pass
     except openai.APIStatusError as exc:
         raise FinetuneError(f"Could not check model {ref}: {exc.status_code} from the provider.") from exc
+    # Some OpenAI-compatible servers list their models but do not answer GET /models/{id}.
+    try:
+        async for model in client.models.list():
+            if model.id == ref:
+                return ref, True
+    except openai.APIError:
+        pass
     try:  # some servers name jobs without the "ftjob-" prefix
         job = await client.fine_tuning.jobs.retrieve(ref)
     except openai.APIStatusError:

@@ -28,6 +28,8 @@ Attributes you may set (all optional)
 ``missing_models``  ids the chat endpoint answers with 404 ``model_not_found`` (also hidden
                     from ``/v1/models``). Deleted fine-tuned models land here too.
 ``models``          ``{id: model object}`` listed by ``GET /v1/models`` (base models preset).
+``serves_model_lookup`` ``False``: ``GET /v1/models/{id}`` is a plain 404 route miss, as on
+                    servers that only list their models (some vLLM and llama.cpp builds).
 ``required_key``    when set, requests without ``Authorization: Bearer <key>`` or
                     ``api-key: <key>`` get 401.
 ``file_check``      ``Callable[[filename, bytes], str | None]``: a returned string rejects an
@@ -282,6 +284,7 @@ class OpenAIStub:
         self.include_usage = True
         self.usage: tuple[int, int] | Callable[[JSON, str | None], tuple[int, int]] | None = None
         self.missing_models: set[str] = set()
+        self.serves_model_lookup = True
         now = int(time.time())
         self.models: dict[str, JSON] = {
             m: {"id": m, "object": "model", "created": now, "owned_by": "openai"} for m in BASE_MODELS
@@ -546,6 +549,8 @@ class OpenAIStub:
 
     async def _get_model(self, request: web.Request) -> web.StreamResponse:
         model = request.match_info["model"]
+        if not self.serves_model_lookup:
+            return web.Response(status=404, text="404: Not Found")
         if model in self.models and model not in self.missing_models:
             return web.json_response(self.models[model])
         return _error(404, f"The model '{model}' does not exist", code="model_not_found", param="model")
