@@ -7,6 +7,7 @@ import base64
 import io
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import openai
@@ -421,7 +422,7 @@ async def test_output_is_neutralised_and_cut(stub: OpenAIStub) -> None:
 
 async def test_a_huge_answer_without_usage_is_cut_and_billed_at_most_max_tokens(stub: OpenAIStub) -> None:
     stub.include_usage = False
-    stub.chat_reply = lambda body: "@everyone " + "가" * 3_000_000
+    stub.chat_reply = lambda body: "@everyone " + "가" * 500_000  # 3 MB as JSON escapes: under the byte cap
     settings = settings_for(stub, dialect_model="gpt-6.1-sol")
     gateway = await gateway_for(settings)
     answer = await gateway.translate_dialect("a")
@@ -429,6 +430,41 @@ async def test_a_huge_answer_without_usage_is_cut_and_billed_at_most_max_tokens(
     assert answer.text.endswith("…") and len(answer.text) < 210 and "@everyone" not in answer.text
     assert answer.completion_tokens == settings.model_config_for("dialect").max_tokens
     assert answer.cost_estimated is True
+
+
+def _bomb(inflated: int) -> bytes:
+    """A gzip body of a chat completion padded with spaces to ``inflated`` bytes (a few hundred KB sent)."""
+    import zlib
+
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    parts = [packer.compress(b'{"id": "x", "object": "chat.completion", "created": 0, "model": "m", "choices": [')]
+    block = b" " * (1024 * 1024)
+    parts += [packer.compress(block) for _ in range(inflated // len(block))]
+    parts.append(packer.compress(b"]}") + packer.flush())
+    return b"".join(parts)
+
+
+@pytest.mark.parametrize(
+    ("body", "headers"),
+    [
+        (lambda: _bomb(1024 * 1024 * 1024), {"Content-Encoding": "gzip", "Content-Type": "application/json"}),
+        (lambda: b"{" + b" " * (10 * 1024 * 1024) + b"}", {"Content-Type": "application/json"}),
+        (lambda: b"\x00" * 1024, {"Content-Encoding": "br", "Content-Type": "application/json"}),  # not asked for
+    ],
+    ids=["gzip-bomb", "ten-megabytes", "unasked-encoding"],
+)
+async def test_an_answer_past_the_byte_cap_is_not_read_and_not_asked_again(
+    stub: OpenAIStub, body: Callable[[], bytes], headers: dict[str, str]
+) -> None:
+    stub.fail("/v1/chat/completions", status=200, body=await asyncio.to_thread(body), headers=headers, times=None)
+    settings = settings_for(stub, dialect_model="gpt-6.1-sol", model_retries=2)
+    gateway = await gateway_for(settings)
+    with pytest.raises(AIUnavailable) as caught:
+        await gateway.translate_dialect("a")
+    await gateway.aclose()
+    assert caught.value.reason == "failed" and "larger than" in str(caught.value.detail)
+    assert len([r for r in stub.requests if r.path.endswith("/chat/completions")]) == 1  # no retry
+    assert stub.requests[-1].headers["accept-encoding"] == "gzip, deflate"
 
 
 @pytest.mark.parametrize("body", ["<html>Bad Gateway</html>", "not json at all"])

@@ -7,11 +7,12 @@ another model instead of hiding all of that inside the SDK.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import openai
 
+from bot.ai.bounded_http import GAME_RESPONSE_LIMIT, BoundedTransport
 from bot.config import ConfigError, Settings
 
 # A local OpenAI-compatible server (vLLM, Ollama, llama.cpp) needs no key, but the
@@ -43,7 +44,21 @@ def _is_openai_proper(base_url: str | None) -> bool:
     return host == "api.openai.com" or host.endswith(".api.openai.com")
 
 
-def _http_client(settings: Settings) -> openai.DefaultAioHttpClient:
+class _BoundedAioHttpClient(openai.DefaultAioHttpClient):
+    """The SDK's aiohttp client with every answer capped (:mod:`bot.ai.bounded_http`)."""
+
+    def __init__(self, *, response_limit: int, **options: Any) -> None:
+        self._response_limit = response_limit
+        super().__init__(**options)
+
+    def _init_transport(self, *args: Any, **kwargs: Any) -> Any:
+        return BoundedTransport(super()._init_transport(*args, **kwargs), self._response_limit)
+
+    def _init_proxy_transport(self, *args: Any, **kwargs: Any) -> Any:
+        return BoundedTransport(super()._init_proxy_transport(*args, **kwargs), self._response_limit)
+
+
+def _http_client(settings: Settings, response_limit: int) -> openai.DefaultAioHttpClient:
     """The client's HTTP layer: aiohttp, with a connection pool sized for every channel calling at once.
 
     httpx's own pool re-scans every connection for each request it places, which costs more CPU than
@@ -53,11 +68,14 @@ def _http_client(settings: Settings) -> openai.DefaultAioHttpClient:
 
     size = settings.model_connections
     limits = type(DEFAULT_CONNECTION_LIMITS)(max_connections=size, max_keepalive_connections=size)
-    return openai.DefaultAioHttpClient(limits=limits, timeout=settings.model_timeout)
+    return _BoundedAioHttpClient(response_limit=response_limit, limits=limits, timeout=settings.model_timeout)
 
 
-def make_client(settings: Settings) -> openai.AsyncOpenAI | None:
-    """The async client for ``settings.resolved_provider``, or None when models are off."""
+def make_client(settings: Settings, *, response_limit: int = GAME_RESPONSE_LIMIT) -> openai.AsyncOpenAI | None:
+    """The async client for ``settings.resolved_provider``, or None when models are off.
+
+    Every answer it reads is capped at ``response_limit`` bytes once decompressed.
+    """
     provider = settings.resolved_provider
     if provider == "none":
         return None
@@ -73,7 +91,7 @@ def make_client(settings: Settings) -> openai.AsyncOpenAI | None:
                 api_version=settings.azure_api_version,
                 timeout=settings.model_timeout,
                 max_retries=0,
-                http_client=_http_client(settings),
+                http_client=_http_client(settings, response_limit),
             )
         except openai.OpenAIError as exc:
             raise ConfigError(f"Setting AZURE_OPENAI_ENDPOINT is unusable: {exc}") from None
@@ -89,7 +107,7 @@ def make_client(settings: Settings) -> openai.AsyncOpenAI | None:
             base_url=settings.openai_base_url,
             timeout=settings.model_timeout,
             max_retries=0,
-            http_client=_http_client(settings),
+            http_client=_http_client(settings, response_limit),
         )
     except openai.OpenAIError as exc:
         raise ConfigError(f"Setting OPENAI_BASE_URL is unusable: {exc}") from None

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import openai
 from openai.types.chat import ChatCompletion
 
+from bot.ai.bounded_http import ResponseTooLarge, too_large
 from bot.ai.client import TokensParam, connection_refused, max_tokens_param
 from bot.ai.costs import cost_usd, price_for
 from bot.ai.image_tokens import image_tokens
@@ -416,7 +417,10 @@ class ModelGateway:
                     self.stats.failed += 1
                     raise AIUnavailable("failed", game=game, model=model, detail=_error_detail(exc)) from exc
                 last: BaseException = exc
-            except openai.APIConnectionError as exc:  # time-outs included
+            except (openai.APIConnectionError, ResponseTooLarge) as exc:  # time-outs included
+                if (flood := too_large(exc)) is not None:  # asking again would read the same flood
+                    self.stats.failed += 1
+                    raise AIUnavailable("failed", game=game, model=model, detail=str(flood)) from exc
                 key = (
                     "timeout"
                     if isinstance(exc, openai.APITimeoutError) and not connection_refused(exc)

@@ -38,10 +38,11 @@ EVENTS_PER_POLL = 100
 
 def client_for(settings: Settings) -> openai.AsyncOpenAI:
     """The provider's client, or one sentence saying why there is none."""
+    from bot.ai.bounded_http import TOOL_RESPONSE_LIMIT
     from bot.ai.client import make_client
 
     try:
-        client = make_client(settings)
+        client = make_client(settings, response_limit=TOOL_RESPONSE_LIMIT)
     except ConfigError as exc:
         raise FinetuneError(str(exc).rstrip(".") + ".") from None
     if client is None:

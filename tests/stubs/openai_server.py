@@ -465,6 +465,8 @@ class OpenAIStub:
                     await asyncio.sleep(fault.hang)
                 if isinstance(fault.body, (dict, list)):
                     return web.json_response(fault.body, status=fault.status, headers=fault.headers)
+                if isinstance(fault.body, bytes):  # sent as they are (a gzip body with its header, say)
+                    return web.Response(body=fault.body, status=fault.status, headers=fault.headers)
                 return web.Response(text=str(fault.body), status=fault.status, headers=fault.headers)
         return await handler(request)
 
