@@ -234,3 +234,17 @@ async def test_the_launcher_runs_discord_and_routes_later_messages_to_it(make_se
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+async def test_an_attachment_larger_than_it_says_is_read_only_up_to_the_cap(make_settings) -> None:
+    async with discord_game(make_settings, upload_max_bytes=2 * 1024 * 1024) as game:
+        stub = game.stub
+        await stub.slash("draw", user=stub.alice)
+        await game.wait_round()
+        liar = stub.attachment(drawing_png() + b"\0" * (200 * 1024 * 1024), "small.png", "image/png", size=40_000)
+        mark = len(stub.calls)
+        await stub.message(stub.alice, "", attachments=[liar])
+        await stub.wait_for_call("POST", "/messages", after=mark)  # the bot's answer to the upload
+        (att_id,) = stub.downloads
+        assert stub.bytes_sent[att_id] < 60 * 1024 * 1024  # not 200 MB: the reader stopped near its cap
+        assert game.round_in() is not None  # the round carries on

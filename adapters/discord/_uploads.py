@@ -1,7 +1,8 @@
 """Discord attachments → the core's ImageUpload: declared size and type first, bytes only when the core asks.
 
 Attachment URLs are signed and expire, so no URL is kept or handed on: the core
-gets a ``fetch`` that reads the bytes through discord.py (``Attachment.read()``).
+gets a ``fetch`` that reads the bytes from the CDN as they come and stops at the
+core's limit (``Attachment.read()`` would read a file whose declared size is false whole).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from collections.abc import Sequence
 
 import discord
 
+from adapters._download import read_at_most
 from bot.events import Fetch, ImageUpload, Origin
 from bot.games.drawing import looks_like_image
 
@@ -24,9 +26,8 @@ def pick(attachments: Sequence[discord.Attachment]) -> discord.Attachment | None
 
 def fetcher(attachment: discord.Attachment) -> Fetch:
     async def fetch(limit: int) -> bytes:
-        # The core asks only after checking the declared size; a file that grew still stops at the limit.
-        data = await attachment.read()
-        return data[:limit]
+        # The core asks only after checking the declared size; a file that is larger still stops at the limit.
+        return await read_at_most(attachment.url, limit, what="Discord attachment")
 
     return fetch
 

@@ -19,11 +19,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from adapters._download import read_at_most
 from adapters.slack._render import ACTION_PREFIX, escape, render, unescape
 from adapters.slack._users import Users
 from bot import i18n
@@ -240,18 +240,7 @@ class SlackAdapter:
             if not any(host == h or host.endswith("." + h) for h in trusted):
                 log.warning("a Slack file names a download host that is not Slack's (%r); not fetched", host)
                 raise UserError("images.download_failed")
-            headers = {"Authorization": f"Bearer {token}"}
-            timeout = aiohttp.ClientTimeout(total=60)
-            async with aiohttp.ClientSession(timeout=timeout) as session, session.get(url, headers=headers) as resp:
-                if resp.status != 200:
-                    log.warning("Slack answered %s for a file download", resp.status)
-                    raise UserError("images.download_failed")
-                data = bytearray()
-                async for chunk in resp.content.iter_chunked(64 * 1024):
-                    data += chunk
-                    if len(data) >= limit:
-                        break
-                return bytes(data[:limit])
+            return await read_at_most(url, limit, headers={"Authorization": f"Bearer {token}"}, what="Slack file")
 
         return fetch
 

@@ -296,6 +296,7 @@ class DiscordStub:
         self.no_embed_links: set[int] = set()
         self.outage = False
         self.attachments: dict[int, bytes] = {}
+        self.bytes_sent: dict[int, int] = {}
         self.downloads: list[int] = []
         self.identifies: list[JSON] = []
         self.created: list[JSON] = []  # every message the bot created, as the stub answered it
@@ -712,7 +713,19 @@ class DiscordStub:
         if att_id not in self.attachments:
             return web.Response(status=404)
         self.downloads.append(att_id)
-        return web.Response(body=self.attachments[att_id], content_type="application/octet-stream")
+        # Streamed, and counted: how much of a file went out before the reader stopped.
+        response = web.StreamResponse(headers={"Content-Type": "application/octet-stream"})
+        await response.prepare(request)
+        data, step = self.attachments[att_id], 256 * 1024
+        self.bytes_sent[att_id] = 0
+        try:
+            for start in range(0, len(data), step):
+                await response.write(data[start : start + step])
+                self.bytes_sent[att_id] += len(data[start : start + step])
+            await response.write_eof()
+        except (ConnectionResetError, RuntimeError):
+            pass  # the reader hung up: what it had was enough
+        return response
 
     async def _rest(self, request: web.Request) -> web.StreamResponse:
         path = "/" + request.match_info["path"]
