@@ -127,19 +127,21 @@ class GameServices:
     async def bank(self, space_id: str) -> tuple[WordBank, Judge]:
         cached = self._banks.get(space_id)
         if cached is None:
-            extra = [Word.from_dict(d) for d in await self.db.custom_entries("custom_words", space_id)]
-            bank = self.words.with_extra(extra) if extra else self.words
-            cached = (bank, self._judge_for(bank))
+            entries = await self.db.custom_entries("custom_words", space_id)
+            # Thousands of custom words take a noticeable time to index: built off the event loop.
+            cached = await asyncio.to_thread(self._bank_with, entries)
             self._banks[space_id] = cached
         return cached
 
-    def _judge_for(self, bank: WordBank) -> Judge:
-        # Spaces without words of their own share one judge over the shipped bank.
-        if bank is not self.words:
-            return Judge(bank)
-        if self._default_judge is None:
-            self._default_judge = Judge(bank)
-        return self._default_judge
+    def _bank_with(self, entries: list[dict[str, Any]]) -> tuple[WordBank, Judge]:
+        """The shipped bank plus a space's own words, and its judge (blocking: run in a thread)."""
+        if not entries:
+            # Spaces without words of their own share one judge over the shipped bank.
+            if self._default_judge is None:
+                self._default_judge = Judge(self.words)
+            return self.words, self._default_judge
+        bank = self.words.with_extra([Word.from_dict(d) for d in entries])
+        return bank, Judge(bank)
 
     def forget_bank(self, space_id: str) -> None:
         self._banks.pop(space_id, None)

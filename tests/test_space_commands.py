@@ -149,3 +149,28 @@ async def test_result_of_a_round_is_structured(engine: Engine, transport: Record
     await engine.handle(chat(word.en, user="bob"))
     (result,) = transport.results()
     assert result.answer == word.en and result.lines[0].name == "Bob" and result.lines[0].points == 10
+
+
+async def test_a_bank_of_ten_thousand_custom_words_is_indexed_off_the_event_loop(
+    engine: Engine, db: Database, monkeypatch
+) -> None:
+    import threading
+
+    import bot.services
+    from bot.judge import Judge
+    from bot.words import Word
+
+    built_in: list[threading.Thread] = []
+
+    class Watched(Judge):  # the real judge, noting which thread builds it
+        def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+            built_in.append(threading.current_thread())
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(bot.services, "Judge", Watched)
+    words = [Word(f"custom_w{i}", "custom", 2, f"thing{i}x", f"물건{i}") for i in range(10_000)]
+    await db.put_custom_entries("custom_words", "s1", [(w.id, w.to_dict()) for w in words])
+    engine.services.forget_bank("s1")
+    bank, judge = await engine.services.bank("s1")
+    assert bank.get("custom_w9999") is not None and judge.resolve("thing9999x") is not None
+    assert built_in and threading.main_thread() not in built_in  # never on the event loop's thread
