@@ -295,6 +295,8 @@ class Engine:
         if now >= self._next_heartbeat:
             await self._heartbeat(now)
         if self.shared:
+            if self._listener is not None:
+                await self._listener.keep_alive()
             await self._sync(now)
         for timer in await services.db.claim_due_timers(services.process_id, now):
             try:

@@ -112,7 +112,15 @@ class GameServices:
         self._values.pop(space_id, None)
 
     def forget_space(self, space_id: str) -> None:
-        """Drop what is cached of a space (its settings, its words): another process changed them."""
+        """Drop what is cached of a space (its settings, its words): another process changed them.
+
+        ``*`` (the settings every space inherits, or changes that may have been missed) drops them all.
+        """
+        if space_id == "*":
+            self._values.clear()
+            self._banks.clear()
+            self._sentence_banks.clear()
+            return
         self._values.pop(space_id, None)
         self.forget_bank(space_id)
 

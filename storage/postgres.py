@@ -9,6 +9,7 @@ starting at once migrate once.
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -80,16 +81,48 @@ class _PgTx:
         return list(await self.conn.fetch(to_dollar(sql), *params))
 
 
+log = logging.getLogger("catchbot.storage")
 SETTINGS_CHANNEL = "catchbot_settings"
 
 
+EVERY_SPACE = "*"  # what the callback hears when changes may have been missed (or the global settings changed)
+
+
 class _Listener:
-    def __init__(self, conn: asyncpg.Connection, handler: Any) -> None:
-        self.conn, self.handler = conn, handler
+    """The LISTEN connection for settings changes; :meth:`keep_alive` opens it again after it was lost."""
+
+    def __init__(self, url: str, callback: Any) -> None:
+        self.url, self.callback = url, callback
+        self.conn: asyncpg.Connection | None = None
+
+    def _handler(self, _conn: Any, _pid: int, _channel: str, payload: str) -> None:
+        self.callback(payload)
+
+    async def open(self) -> None:
+        conn = await asyncpg.connect(self.url)
+        await conn.add_listener(SETTINGS_CHANNEL, self._handler)
+        self.conn = conn
+
+    async def keep_alive(self) -> bool:
+        """Reconnect when the connection is gone (a server restart, a failover); True when it is up.
+
+        Changes made while it was down were not heard, so every cached space is forgotten.
+        """
+        if self.conn is not None and not self.conn.is_closed():
+            return True
+        try:
+            await self.open()
+        except (TimeoutError, OSError, asyncpg.PostgresError) as exc:
+            log.warning("settings listener still down: %s", type(exc).__name__)
+            return False
+        log.info("settings listener connected again")
+        self.callback(EVERY_SPACE)
+        return True
 
     async def close(self) -> None:
-        await self.conn.remove_listener(SETTINGS_CHANNEL, self.handler)
-        await self.conn.close()
+        if self.conn is not None and not self.conn.is_closed():
+            await self.conn.remove_listener(SETTINGS_CHANNEL, self._handler)
+            await self.conn.close()
 
 
 class PostgresDatabase(SqlStorage):
@@ -156,13 +189,9 @@ class PostgresDatabase(SqlStorage):
 
     async def listen_settings(self, callback: Any) -> _Listener:
         """``callback(space)`` for every committed change of a space's settings or words, from any process."""
-        conn = await asyncpg.connect(self.url)
-
-        def handler(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
-            callback(payload)
-
-        await conn.add_listener(SETTINGS_CHANNEL, handler)
-        return _Listener(conn, handler)
+        listener = _Listener(self.url, callback)
+        await listener.open()
+        return listener
 
     async def _after_bulk_change(self) -> None:
         await self._pool.execute("ANALYZE")

@@ -174,3 +174,11 @@ async def test_a_bank_of_ten_thousand_custom_words_is_indexed_off_the_event_loop
     bank, judge = await engine.services.bank("s1")
     assert bank.get("custom_w9999") is not None and judge.resolve("thing9999x") is not None
     assert built_in and threading.main_thread() not in built_in  # never on the event loop's thread
+
+
+async def test_forgetting_every_space_rereads_their_settings(engine: Engine, db: Database) -> None:
+    assert (await engine.space("s1")).locale == "en"
+    await db.set_setting("*", "locale", "ko")  # another process changed what every space inherits
+    assert (await engine.space("s1")).locale == "en"  # still the cached view
+    engine.services.forget_space("*")  # what the settings listener says for "*" or after a reconnect
+    assert (await engine.space("s1")).locale == "ko"

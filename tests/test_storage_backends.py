@@ -420,6 +420,19 @@ async def test_a_settings_change_reaches_other_processes(pg_server) -> None:  # 
                 raise RuntimeError
         await writer.set_setting("guild-4", "locale", "ko")
         assert await asyncio.wait_for(heard.get(), 1.0) == "guild-4"
+        # The listening connection dies (a server restart or failover does this to every connection).
+        assert await listener.keep_alive()
+        pid = listener.conn.get_server_pid()  # type: ignore[union-attr]
+        await writer._fetchone("SELECT pg_terminate_backend(?)", (pid,))
+        for _ in range(50):
+            if listener.conn.is_closed():  # type: ignore[union-attr]
+                break
+            await asyncio.sleep(0.02)
+        await writer.set_setting("guild-5", "locale", "en")  # made while nobody listened
+        assert await listener.keep_alive()  # what the engine's tick calls: connected again
+        assert await asyncio.wait_for(heard.get(), 1.0) == "*"  # missed changes: forget every space
+        await writer.set_setting("guild-6", "locale", "ko")
+        assert await asyncio.wait_for(heard.get(), 1.0) == "guild-6"
     finally:
         await listener.close()
         await writer.close()
