@@ -559,5 +559,13 @@ def test_accepted_pictures_stay_under_the_peak_and_a_burst_under_the_budget(tmp_
     limit = PEAK_BYTES // (1024 * 1024) + 20  # what the pipeline promises, plus the decoder libraries' own
     assert _peak_mb(webp) < limit
     assert _peak_mb(png) < limit
+    # A colour key (tRNS) on a big RGB or palette PNG used to cost a full-size RGBA copy on top.
+    keyed_rgb, keyed_p = tmp_path / "keyed-rgb.png", tmp_path / "keyed-p.png"
+    Image.new("RGB", (7071, 7071), (200, 30, 30)).save(keyed_rgb, "PNG", transparency=(255, 255, 255))
+    palette = Image.new("P", (7071, 7071), 1)
+    palette.putpalette([0, 0, 0, 200, 30, 30])
+    palette.save(keyed_p, "PNG", transparency=0)
+    assert _peak_mb(keyed_rgb) < limit
+    assert _peak_mb(keyed_p) < limit
     burst = _peak_mb(webp, webp, webp, webp)  # four uploads at once wait for room in the budget
     assert burst < DECODE_BUDGET // (1024 * 1024) + 40

@@ -230,10 +230,15 @@ def _has_alpha(img: Image.Image) -> bool:
     return img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info
 
 
+def _resizes_as_it_is(img: Image.Image) -> bool:
+    """Whether ``img`` downscales well without a conversion (8 bits a channel, no palette, no colour key)."""
+    return img.mode in ("RGB", "RGBA", "L", "LA", "CMYK") and "transparency" not in img.info
+
+
 def _resizable(img: Image.Image) -> Image.Image:
     """``img`` in a mode that downscales well (no palette, no 1-bit, 8 bits a channel)."""
     mode = img.mode
-    if mode in ("RGB", "RGBA", "L", "LA", "CMYK") and "transparency" not in img.info:
+    if _resizes_as_it_is(img):
         return img
     if mode.startswith("I;16") or mode == "I":
         # 16-bit grey: convert("L") would clip everything above 255 to white.
@@ -260,7 +265,7 @@ def _shrink(img: Image.Image, max_side: int) -> Image.Image:
         work = _resizable(img)
     elif img.mode in ("RGBA", "LA") and "transparency" not in img.info:
         work = _reduce_drawn_part(img, factor)
-    elif _resizable(img) is img:  # RGB, L, CMYK: reduce as it is
+    elif _resizes_as_it_is(img):  # RGB, L, CMYK: reduce as it is (asked without converting a copy)
         work = img.reduce(factor)
     elif img.width * img.height <= _BANDED_ABOVE:
         work = _resizable(img).reduce(factor)
