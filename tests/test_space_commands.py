@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from bot import i18n
 from bot.cli import main
 from bot.config import Settings
 from bot.engine import Engine
@@ -182,3 +183,22 @@ async def test_forgetting_every_space_rereads_their_settings(engine: Engine, db:
     assert (await engine.space("s1")).locale == "en"  # still the cached view
     engine.services.forget_space("*")  # what the settings listener says for "*" or after a reconnect
     assert (await engine.space("s1")).locale == "ko"
+
+
+async def test_what_help_offers_is_accepted(engine: Engine) -> None:
+    text = (await engine.handle(command("help")))[0].text
+    assert "model drawing|dialect reset" in text and "dialect [jeju|gyeongsang|jeolla|chungcheong|gangwon|any]" in text
+    assert "judge model|off" in text and "word list - this space's own words; admins:" in text
+    offered = [
+        ("model", ("dialect", "reset"), True),
+        ("config", ("judge", "off"), True),
+        ("word", ("list",), False),  # anyone may list the words
+        ("dialect", ("any",), False),
+    ]
+    for name, args, admin in offered:
+        reply = (await engine.handle(command(name, *args, admin=admin)))[0].text
+        assert "Only admins" not in reply and "Use:" not in reply and "not a" not in reply, (name, args, reply)
+    unknown = (await engine.handle(command("nope")))[0].text
+    assert "Type help" not in unknown and "help command" in unknown
+    korean_help = i18n.text("ko", "core.help")
+    assert "내단어 -" in korean_help and "제시어" not in korean_help
