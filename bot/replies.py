@@ -128,6 +128,11 @@ class RoundResult:
     answer: str
     lines: tuple[ResultLine, ...] = ()
     title: str = ""
+    # "won", "ai_won", "scored" (a dialect round's best answer), "timeout", "skipped" or "expired":
+    # a renderer's title and colour.
+    outcome: str = ""
+    # ``text`` without what ``lines`` say, for renderers that show the lines apart (embed fields).
+    summary: str = ""
 
 
 @dataclass(frozen=True, slots=True)

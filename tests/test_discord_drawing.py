@@ -64,8 +64,12 @@ async def test_slash_draw_upload_ai_guess_then_a_member_guesses(make_settings, a
         result = await game.channel_post(stub.general_id, lambda c: bool(c.message.get("embeds")), after=before_end)
         await game.wait_closed()
         embed = result.message["embeds"][0]
-        assert "Bob" in embed["description"] and secret in embed["description"]
+        # A title and a colour per outcome; each fact once: the word in the description, who scored in fields.
+        assert embed["title"] == "🎉 Got it!" and embed["color"] == 0x57F287
+        assert secret in embed["description"] and "Bob" not in embed["description"]
         assert [f["name"] for f in embed["fields"]] == ["Bob", "Alice"]
+        assert embed["fields"][0]["value"].startswith("Answer: is it a") and "+" in embed["fields"][0]["value"]
+        assert "Answer" not in embed["fields"][1]["value"]  # the drawer's line: points only
         # Every public message of the round before its result kept the word secret, and none could ping.
         during = [c for c in stub.public_posts() if stub.calls.index(c) < before_end]
         assert during and not any(shows(" ".join(c.texts()), secret) for c in during)

@@ -31,8 +31,12 @@ async def test_dialect_round_with_a_chat_answer_and_the_ai(make_settings, ai: Op
         # A noted answer is acknowledged quietly with a reaction on the player's message.
         await stub.wait_for_call("PUT", f"/channels/{stub.general_id}/messages/{answer['id']}/reactions/")
         result = await game.channel_post(stub.general_id, lambda c: bool(c.message.get("embeds")))
-        fields = result.message["embeds"][0]["fields"]
-        assert fields[0]["name"] == "Bob" and "100" in fields[0]["value"]
+        embed = result.message["embeds"][0]
+        fields = embed["fields"]
+        assert fields[0]["name"] == "Bob" and "Score: 100/100" in fields[0]["value"]
+        assert embed["title"] == "🗣️ Dialect round results" and embed["color"] == 0x57F287
+        # Each answer once: in its field, not again in the description.
+        assert active.item.dialect in embed["description"] and "Bob" not in embed["description"]  # type: ignore[union-attr]
         assert sum(f["name"].count("🤖") for f in fields) == 1  # the AI's line, marked once
         assert "@here" not in str(fields) and result.message["allowed_mentions"] == {"parse": []}
 

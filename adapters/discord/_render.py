@@ -44,6 +44,15 @@ _BUTTON_STYLES = {
     "skip": discord.ButtonStyle.danger,
 }
 EMBED_COLOUR = 0x5865F2
+# A result's colour says how the round ended, before anyone reads it.
+OUTCOME_COLOURS = {
+    "won": 0x57F287,  # green
+    "ai_won": 0x9B59B6,  # purple: the AI's
+    "scored": 0x57F287,
+    "timeout": 0xFEE75C,  # yellow
+    "skipped": 0x99AAB5,  # grey
+    "expired": 0x99AAB5,
+}
 # A long plain message (a space's word list, say) goes out in parts cut at line ends, at most this many.
 MAX_PARTS = 5
 
@@ -190,17 +199,25 @@ def board_embed(board: Leaderboard, locale: str) -> discord.Embed:
 
 
 def result_embed(result: RoundResult, locale: str) -> discord.Embed:
-    embed = discord.Embed(description=cut(result.text, DESCRIPTION_MAX), colour=EMBED_COLOUR)
+    # The lines become fields: the description says the rest once (the summary), not the lines again.
+    description = result.summary if result.lines and result.summary else result.text
+    colour = OUTCOME_COLOURS.get(result.outcome, EMBED_COLOUR)
+    embed = discord.Embed(description=cut(description, DESCRIPTION_MAX), colour=colour)
     if result.title:
         embed.title = cut(result.title, TITLE_MAX)
+    elif result.outcome in OUTCOME_COLOURS:
+        embed.title = i18n.text(locale, f"discord.result_title_{result.outcome}")
     for index, line in enumerate(result.lines):
         if index == FIELDS_MAX - 1 and len(result.lines) > FIELDS_MAX:
             embed.add_field(name=ELLIPSIS, value=ELLIPSIS, inline=False)
             break
-        answer = discord.utils.escape_markdown(line.answer) or "-"
-        if line.score is None:
-            value = i18n.text(locale, "discord.result_points", answer=answer, count=line.points)
+        answer = discord.utils.escape_markdown(line.answer)
+        if line.score is None and not answer:  # the drawer: points only
+            value = i18n.text(locale, "discord.result_points", count=line.points)
+        elif line.score is None:
+            value = i18n.text(locale, "discord.result_answer_points", answer=answer, count=line.points)
         else:
+            answer = answer or "-"
             value = i18n.text(
                 locale, "discord.result_score_points", answer=answer, score=f"{line.score:.0f}", count=line.points
             )

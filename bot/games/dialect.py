@@ -237,9 +237,13 @@ class DialectGame:
             awards.append(Award(AI_USER, ai_points, "ai_dialect"))
         final = "timeout" if status == "won" and winner is None else status
         text = self._result_text(space, item, lines, ai, ai_points, by)
+        summary = self._result_text(space, item, [], None, 0, by, with_lines=False)
         if ai:
             lines.append(ResultLine(AI_LABEL, neutralise(ai["text"], 120), ai["score"], ai_points, is_ai=True))
-        result = RoundResult(text, "dialect", active.id, item.references[0], tuple(lines))
+        outcome = "skipped" if by else "scored" if winner is not None else "timeout"
+        result = RoundResult(
+            text, "dialect", active.id, item.references[0], tuple(lines), outcome=outcome, summary=summary
+        )
         await engine.close(active, status=final, winner=winner, awards=awards, result=result)
         return []
 
@@ -251,6 +255,8 @@ class DialectGame:
         ai: dict[str, Any] | None,
         ai_points: int,
         by: str | None,
+        *,
+        with_lines: bool = True,
     ) -> str:
         t = self.services.t
         parts = [t(space, "dialect.skipped", by=neutralise(by, 40)) if by else t(space, "dialect.over")]
@@ -258,6 +264,8 @@ class DialectGame:
         parts.append(t(space, "dialect.reference", reference=neutralise(" / ".join(item.references), 600)))
         if item.note:
             parts.append(t(space, "dialect.note", note=neutralise(item.note, 300)))
+        if not with_lines:
+            return "\n".join(parts)
         if lines:
             for rank, line in enumerate(lines, start=1):
                 parts.append(
@@ -308,6 +316,7 @@ class DialectGame:
         space = await engine.space(row.space, hint=row.locale)
         item = (await engine.sentence_bank(row.space)).get(row.secret)
         reference = neutralise(" / ".join(item.references), 600) if item else "?"
-        result = RoundResult(engine.t(space, "dialect.expired", reference=reference), "dialect", row.id, reference)
+        text = engine.t(space, "dialect.expired", reference=reference)
+        result = RoundResult(text, "dialect", row.id, reference, outcome="expired")
         await engine.close_row(row.id, (row.space, row.channel), status="expired", result=result)
         return []

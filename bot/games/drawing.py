@@ -326,23 +326,25 @@ class DrawingGame:
             ),
             ResultLine(neutralise(active.starter_name, 40), "", None, drawer_points),
         )
-        result = RoundResult(text, "drawing", active.id, name, lines)
+        summary = engine.t(space, "draw.won_summary", word=name, other=other)
+        outcome = "ai_won" if by_ai else "won"
+        result = RoundResult(text, "drawing", active.id, name, lines, outcome=outcome, summary=summary)
         await engine.close(active, status="won", winner=winner, awards=awards, result=result)
         return []
 
     # --- endings ----------------------------------------------------------
     async def finish(self, active: ActiveRound, *, status: str, by: str) -> list[Reply]:
         space = await self.services.space_of(active)
-        result = self._ending(active, space, "draw.skipped", by=neutralise(by, 40))
+        result = self._ending(active, space, "draw.skipped", "skipped", by=neutralise(by, 40))
         await self.services.close(active, status=status, result=result)
         return []
 
-    def _ending(self, active: ActiveRound, space: Space, key: str, **params: str) -> RoundResult:
+    def _ending(self, active: ActiveRound, space: Space, key: str, outcome: str, **params: str) -> RoundResult:
         """A round's end without a winner: the word is shown."""
         assert active.word is not None
         name, other = shown(active.word, space.locale)
         text = self.services.t(space, key, word=name, other=other, **params)
-        return RoundResult(text, "drawing", active.id, name)
+        return RoundResult(text, "drawing", active.id, name, outcome=outcome)
 
     def timer_offsets(self, duration: float) -> dict[str, float]:
         """When the round's timers fire, in seconds after its start."""
@@ -353,7 +355,9 @@ class DrawingGame:
         space = await self.services.space_of(active)
         if kind == "hint":
             return [] if active.payload.get("hint_sent") else await self._give_hint(active, space, now)
-        await self.services.close(active, status="timeout", result=self._ending(active, space, "draw.timeout"))
+        await self.services.close(
+            active, status="timeout", result=self._ending(active, space, "draw.timeout", "timeout")
+        )
         return []
 
     # --- hints and the secret, on request ------------------------------------
@@ -408,7 +412,9 @@ class DrawingGame:
                 return []
             # 'skipped' in the ledger's terms: ended on request, nobody scores; the word is not shown.
             text = engine.t(space, "draw.secret_undelivered", drawer=neutralise(active.starter_name, 40))
-            await engine.close(active, status="skipped", result=RoundResult(text, "drawing", active.id, ""))
+            await engine.close(
+                active, status="skipped", result=RoundResult(text, "drawing", active.id, "", outcome="skipped")
+            )
         return []
 
     async def outside_round(self, event: ImageUpload) -> list[Reply]:
@@ -448,6 +454,7 @@ class DrawingGame:
         bank, _judge = await engine.bank(row.space)
         word = bank.get(row.secret)
         name, other = shown(word, space.locale) if word else (row.secret, row.secret)
-        result = RoundResult(engine.t(space, "draw.expired", word=name, other=other), "drawing", row.id, name)
+        text = engine.t(space, "draw.expired", word=name, other=other)
+        result = RoundResult(text, "drawing", row.id, name, outcome="expired")
         await engine.close_row(row.id, (row.space, row.channel), status="expired", result=result)
         return []
