@@ -8,7 +8,7 @@ from bot.errors import AdminOnly, UserError
 from bot.events import Command
 from bot.identity import names_the_ai, shown_name
 from bot.periods import day_bounds, is_period_word, parse_period, time_zone
-from bot.replies import BoardRow, Leaderboard, Reply, Say, StatsCard
+from bot.replies import BoardRow, Leaderboard, Reply, Say, StatsCard, Whisper
 from bot.rounds import AI_USER, Space
 from bot.safety import neutralise
 from bot.services import GameServices
@@ -43,7 +43,8 @@ class InfoCommands:
         self.services = services
 
     async def help(self, command: Command, space: Space) -> list[Reply]:
-        return [Say(self.services.t(space, "core.help"))]
+        # Only the caller wants to read it: privately (ephemeral, or a reply to them).
+        return [Whisper(command.origin.user, self.services.t(space, "core.help"))]
 
     # --- leaderboard --------------------------------------------------
     async def leaderboard(self, command: Command, space: Space) -> list[Reply]:
@@ -157,7 +158,7 @@ class InfoCommands:
                         source=engine.t(space, "core.models_space" if own else "core.models_default"),
                     )
                 )
-            return [Say("\n".join(lines))]
+            return [Whisper(command.origin.user, "\n".join(lines))]
         if not engine.is_admin(command.origin):
             raise AdminOnly()
         game = GAME_WORDS.get(command.args[0].lower())
@@ -202,13 +203,13 @@ class InfoCommands:
                 cost=f"{settings.daily_cost_budget:.2f}",
             )
         )
-        return [Say("\n".join(lines))]
+        return [Whisper(command.origin.user, "\n".join(lines))]
 
     # --- space settings -----------------------------------------------
     async def config(self, command: Command, space: Space) -> list[Reply]:
         engine = self.services
         if not command.args:
-            return [Say(engine.t(space, "core.config_show", **self._config_values(space)))]
+            return [Whisper(command.origin.user, engine.t(space, "core.config_show", **self._config_values(space)))]
         if not engine.is_admin(command.origin):
             raise AdminOnly()
         key = _CONFIG_KEYS.get(command.args[0].lower())

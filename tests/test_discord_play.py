@@ -147,3 +147,21 @@ async def test_malformed_gateway_dispatches_are_dropped_and_the_bot_plays_on(mak
         await stub.wait_for_call("POST", "/messages", after=mark)
         dropped = [r for r in caplog.records if "dropped a malformed" in r.getMessage()]
         assert len(dropped) >= 6  # each logged once, without the payload's text
+
+
+async def test_what_only_the_caller_cares_about_is_answered_privately(make_settings) -> None:
+    async with discord_game(make_settings) as game:
+        stub = game.stub
+        for name in ("help", "usage", "model", "config"):
+            mark = len(stub.calls)
+            await stub.slash(name, user=stub.carol)
+            answer = await stub.wait_for_call("POST", "/callback", after=mark)
+            assert answer.flags & EPHEMERAL, name
+        # Prefix commands cannot be ephemeral: a quiet reply to the caller's message, never a DM.
+        mark = len(stub.calls)
+        typed = await stub.message(stub.carol, "!config locale ko")  # refused: not an admin
+        refusal = await game.channel_post(stub.general_id, after=mark)
+        assert "Only admins" in refusal.message["content"]
+        assert str(refusal.message["message_reference"]["message_id"]) == typed["id"]
+        assert refusal.message["allowed_mentions"]["replied_user"] is False
+        assert stub.dm_posts(stub.carol) == []

@@ -351,3 +351,15 @@ async def test_a_refused_bot_token_is_one_clear_sentence(make_settings) -> None:
         with pytest.raises(UserError) as refused:
             await serve_platforms(settings, ["slack"])
         assert "SLACK_BOT_TOKEN" in refused.value.message("en") and "invalid_auth" in refused.value.message("en")
+
+
+async def test_help_and_settings_are_shown_only_to_the_caller(make_settings) -> None:
+    async with slack_game(make_settings) as game:
+        stub = game.stub
+        for text in ("help", "usage", "model", "config"):
+            mark = len(stub.calls)
+            assert await game.command(text, user="UBOB") == 200
+            shown = await stub.wait_for("chat.postEphemeral", lambda c: c.fields["user"] == "UBOB", after=mark)
+            assert shown.text
+        await game.engine.idle()
+        assert stub.of("chat.postMessage") == []  # nothing of it in the channel

@@ -148,6 +148,14 @@ class Sender:
             await target.send(cut(reply.text, CONTENT_MAX))
             return
         if isinstance(reply, Whisper):
+            if reply.round_id is None and message is not None and str(message.author.id) == reply.user:
+                # An answer to a prefix command only its caller cares about (help, a refusal): a quiet
+                # reply to their message, not a DM from nowhere. Secrets still go by DM.
+                try:
+                    await message.reply(cut(reply.text, CONTENT_MAX), mention_author=False)
+                    return
+                except discord.HTTPException:
+                    pass
             await self.whisper(space, channel, reply, locale)
             return
         for outgoing in render_all(reply, locale):
