@@ -27,23 +27,16 @@ def plot_losses(points: Sequence[MetricPoint], out: Path, *, title: str) -> Path
     valid = [(p.step, p.valid_loss) for p in points if p.valid_loss is not None]
     fig, ax = plt.subplots(figsize=(8, 4.5), dpi=100)
     try:
-        if train:
+        for series, label in ((train, "training loss"), (valid, "validation loss")):
+            if not series:
+                continue
             # A line needs two points: with few, each point is a marker, so a first figure shows.
             ax.plot(
-                [s for s, _ in train],
-                [v for _, v in train],
-                label="training loss",
+                [s for s, _ in series],
+                [v for _, v in series],
+                label=label,
                 linewidth=1.2,
-                marker="o" if len(train) < 30 else None,
-                markersize=4,
-            )
-        if valid:
-            ax.plot(
-                [s for s, _ in valid],
-                [v for _, v in valid],
-                label="validation loss",
-                linewidth=1.2,
-                marker="o" if len(valid) < 30 else None,
+                marker="o" if len(series) < 30 else None,
                 markersize=4,
             )
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole numbers
